@@ -1,0 +1,81 @@
+"""Shared fixtures: one database per test, on SQLite and (when configured) PostgreSQL.
+
+Every test that takes ``db_url`` (or ``engine`` / ``session_factory``) runs once
+per backend. PostgreSQL runs when ``TEST_DATABASE_URL`` is set; each test gets a
+schema of its own there, dropped afterwards, so tests never see each other's rows.
+In CI (``CI`` set) an unreachable PostgreSQL fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SEED = REPO_ROOT.parent / "shared" / "seed"
+
+_BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def _postgres_base_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    try:
+        probe = sa.create_engine(url)
+        with probe.connect():
+            pass
+        probe.dispose()
+    except sa.exc.OperationalError as exc:
+        reason = f"PostgreSQL at TEST_DATABASE_URL is unreachable: {exc.orig}"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return url
+
+
+@pytest.fixture(params=_BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database, as a SQLAlchemy URL string."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    base = _postgres_base_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine on a fully migrated database."""
+    from storage.engine import create_engine_for
+    from storage.migrate import upgrade
+
+    eng = create_engine_for(db_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    from storage.engine import make_session_factory
+
+    return make_session_factory(engine)
+

@@ -82,7 +82,13 @@ def load_located_yaml(text: str, file: str) -> LocatedYaml:
     Raises:
         SourceErrors: on a syntax error or a duplicate mapping key.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        # The reader rejects non-printable characters up front, before any parsing.
+        at = text.count("\n", 0, exc.position) + 1
+        message = f"invalid YAML: unacceptable character #x{exc.character:04x} ({exc.reason})"
+        raise SourceErrors([SourceError(file, at, "", message)]) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -106,9 +112,19 @@ def load_located_yaml(text: str, file: str) -> LocatedYaml:
 
 
 def _walk(
-    node: yaml.Node, path: Path, lines: dict[Path, int], errors: list[SourceError], file: str
+    node: yaml.Node,
+    path: Path,
+    lines: dict[Path, int],
+    errors: list[SourceError],
+    file: str,
+    ancestors: frozenset[int] = frozenset(),
 ) -> None:
     lines.setdefault(path, node.start_mark.line + 1)
+    # An alias may point at one of its own ancestors (``a: &x [*x]``); walking into it
+    # would never end. The cycle is left for validation to reject.
+    if id(node) in ancestors:
+        return
+    ancestors = ancestors | {id(node)}
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -128,10 +144,10 @@ def _walk(
                 continue
             seen[key] = line
             lines[(*path, key)] = line
-            _walk(value_node, (*path, key), lines, errors, file)
+            _walk(value_node, (*path, key), lines, errors, file, ancestors)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, (*path, index), lines, errors, file)
+            _walk(item, (*path, index), lines, errors, file, ancestors)
 
 
 def validation_errors(

@@ -1,0 +1,278 @@
+"""Configuration: the YAML file named by ``INTERVIEW_BOT_CONFIG`` plus the environment.
+
+Only this module reads the environment. Secrets (Slack tokens) come from the
+environment alone and are held as ``SecretStr`` so they never show in a repr or log.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from rubric.durations import format_duration, parse_duration
+from rubric.located_yaml import SourceError, SourceErrors, load_located_yaml, validation_errors
+
+DEFAULT_DATABASE_URL = "sqlite:///interview-bot.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+
+_QUIET_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class ConfigError(SourceErrors):
+    """The config file or the environment holds a value the bot cannot run with."""
+
+
+class QuietHours(BaseModel):
+    """A daily window in the recipient's time zone; it may wrap past midnight."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, value: object) -> QuietHours | None:
+        if value is None or isinstance(value, QuietHours):
+            return value
+        if not isinstance(value, str) or not (match := _QUIET_HOURS.match(value.strip())):
+            raise ValueError(f"expected HH:MM-HH:MM (e.g. 20:00-08:00) or null, got {value!r}")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if (h1, m1) == (h2, m2):
+            raise ValueError("start and end are the same; use null to turn quiet hours off")
+        return cls(start=time(h1, m1), end=time(h2, m2))
+
+    def contains(self, moment: time) -> bool:
+        """Whether a local wall-clock time falls inside the window."""
+        if self.start < self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedbackConfig(_Section):
+    form_delay: Duration = timedelta(minutes=5)
+    due_after: Duration = timedelta(hours=24)
+    editable_until: Literal["summary", "submission"] = "summary"
+
+
+class RemindersConfig(_Section):
+    interval: Duration = timedelta(hours=4)
+    max: int = Field(default=3, ge=0, le=20)
+    quiet_hours: Annotated[
+        QuietHours | None,
+        BeforeValidator(QuietHours.parse),
+        PlainSerializer(lambda q: None if q is None else str(q), return_type=str | None),
+    ] = QuietHours(start=time(20, 0), end=time(8, 0))
+
+    @field_validator("interval")
+    @classmethod
+    def _positive_interval(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than 0s")
+        return value
+
+
+class SummaryConfig(_Section):
+    deadline: Duration = timedelta(hours=48)
+
+
+class SchedulerConfig(_Section):
+    sweep_interval: Duration = timedelta(seconds=30)
+
+    @field_validator("sweep_interval")
+    @classmethod
+    def _at_least_a_second(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError("must be at least 1s")
+        return value
+
+
+class DatabaseConfig(_Section):
+    auto_migrate: bool = True
+
+
+class FileConfig(_Section):
+    """Everything the YAML config file may say; every key is optional."""
+
+    feedback: FeedbackConfig = FeedbackConfig()
+    reminders: RemindersConfig = RemindersConfig()
+    summary: SummaryConfig = SummaryConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    rubrics_dir: Path | None = None
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r} (e.g. Europe/Berlin)") from None
+        return value
+
+
+class Secrets(BaseModel):
+    """Slack credentials, from the environment only."""
+
+    model_config = ConfigDict(frozen=True)
+
+    bot_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    app_token: SecretStr | None = None
+
+
+class Config(BaseModel):
+    """The effective configuration of one bot process."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: FileConfig = FileConfig()
+    source: str | None = None
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)  # may hold a password
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    secrets: Secrets = Secrets()
+
+    @property
+    def feedback(self) -> FeedbackConfig:
+        return self.file.feedback
+
+    @property
+    def reminders(self) -> RemindersConfig:
+        return self.file.reminders
+
+    @property
+    def summary(self) -> SummaryConfig:
+        return self.file.summary
+
+    @property
+    def scheduler(self) -> SchedulerConfig:
+        return self.file.scheduler
+
+    @property
+    def database(self) -> DatabaseConfig:
+        return self.file.database
+
+    @property
+    def rubrics_dir(self) -> Path | None:
+        return self.file.rubrics_dir
+
+    @property
+    def default_timezone(self) -> ZoneInfo | None:
+        return ZoneInfo(self.file.timezone) if self.file.timezone else None
+
+    def describe(self) -> dict[str, Any]:
+        """The effective settings as plain data, secrets reduced to set / not set."""
+        return {
+            "config_file": self.source,
+            "database_url": _hide_password(self.database_url),
+            "slack_api_url": self.slack_api_url,
+            **self.file.model_dump(mode="json"),
+            "secrets": {
+                name: "set" if getattr(self.secrets, name) else "not set"
+                for name in ("bot_token", "signing_secret", "app_token")
+            },
+        }
+
+
+def load_config(env: Mapping[str, str] | None = None) -> Config:
+    """Read the config file named by ``INTERVIEW_BOT_CONFIG`` (if any) and the environment.
+
+    Raises:
+        ConfigError: every problem found, each with file, line and key path.
+    """
+    env = os.environ if env is None else env
+    path_value = env.get("INTERVIEW_BOT_CONFIG", "").strip()
+    file_config = FileConfig()
+    source: str | None = None
+    if path_value:
+        path = Path(path_value)
+        source = str(path)
+        file_config = load_config_file(path)
+    return Config(
+        file=file_config,
+        source=source,
+        database_url=env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+        slack_api_url=normalise_api_url(
+            env.get("SLACK_API_URL", "").strip() or DEFAULT_SLACK_API_URL
+        ),
+        secrets=Secrets(
+            bot_token=_secret(env, "SLACK_BOT_TOKEN"),
+            signing_secret=_secret(env, "SLACK_SIGNING_SECRET"),
+            app_token=_secret(env, "SLACK_APP_TOKEN"),
+        ),
+    )
+
+
+def load_config_file(path: Path) -> FileConfig:
+    """Validate one YAML config file; a relative ``rubrics_dir`` is taken from the file's folder."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [SourceError(name, None, "", "config file not found (INTERVIEW_BOT_CONFIG)")]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            [SourceError(name, None, "", f"cannot read config file: {exc}")]
+        ) from None
+    try:
+        doc = load_located_yaml(text, name)
+    except SourceErrors as exc:
+        raise ConfigError(exc.errors) from None
+    if doc.data is None:
+        return FileConfig()
+    if not isinstance(doc.data, dict):
+        raise ConfigError([doc.error((), "expected a mapping of settings at the top level")])
+    try:
+        config = FileConfig.model_validate(doc.data)
+    except ValidationError as exc:
+        raise ConfigError(validation_errors(exc, doc)) from None
+    if config.rubrics_dir is not None and not config.rubrics_dir.is_absolute():
+        config = config.model_copy(update={"rubrics_dir": path.parent / config.rubrics_dir})
+    return config
+
+
+def normalise_api_url(url: str) -> str:
+    """``SLACK_API_URL`` is accepted with or without its trailing slash."""
+    return url if url.endswith("/") else url + "/"
+
+
+def _secret(env: Mapping[str, str], name: str) -> SecretStr | None:
+    value = env.get(name, "").strip()
+    return SecretStr(value) if value else None
+
+
+def _hide_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SEED = REPO_ROOT.parent / "shared" / "seed"
+from storage.engine import normalize_url
+
 
 _BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -27,9 +27,13 @@ _BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 def _postgres_base_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
-        pytest.skip("PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL tests: set TEST_DATABASE_URL")
+        pytest.skip(
+            "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+        )
     try:
-        probe = sa.create_engine(url)
+        probe = sa.create_engine(normalize_url(url))
         with probe.connect():
             pass
         probe.dispose()
@@ -49,10 +53,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     base = _postgres_base_url()
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
+    admin = sa.create_engine(normalize_url(base))
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    url = normalize_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
     try:
         yield url.render_as_string(hide_password=False)
     finally:
@@ -78,4 +82,3 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     from storage.engine import make_session_factory
 
     return make_session_factory(engine)
-

@@ -1,0 +1,253 @@
+"""The ``interview-bot`` command line.
+
+Exit codes: 0 success, 1 the input (a rubric or import file) has errors,
+2 the invocation or the configuration is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.config import Config, ConfigError, load_config
+from rubric import RubricRegistry, load_rubric_file, render_rubric
+from rubric.located_yaml import SourceErrors
+
+EXIT_OK = 0
+EXIT_INPUT = 1
+EXIT_USAGE = 2
+
+logger = logging.getLogger(__name__)
+
+
+class CliError(Exception):
+    """A problem to report in one line and exit with ``code``."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="interview-bot",
+        description="Structured interview feedback in Slack.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    rubric = commands.add_parser("rubric", help="check and print rubrics")
+    rubric_cmds = rubric.add_subparsers(dest="rubric_command", required=True, metavar="ACTION")
+    validate = rubric_cmds.add_parser("validate", help="check rubric files; line-numbered errors")
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    show = rubric_cmds.add_parser("show", help="print a rubric's disciplines, skills and levels")
+    show.add_argument("name", metavar="NAME")
+    show.add_argument("--json", action="store_true", help="print the rubric as JSON")
+    rubric_cmds.add_parser("list", help="list the rubrics this bot knows")
+
+    schedule = commands.add_parser("schedule", help="schedule interviews")
+    schedule_cmds = schedule.add_subparsers(
+        dest="schedule_command", required=True, metavar="ACTION"
+    )
+    imp = schedule_cmds.add_parser("import", help="import interviews from a YAML or CSV file")
+    imp.add_argument("file", type=Path, metavar="FILE")
+    imp.add_argument(
+        "--dry-run", action="store_true", help="validate and report, but write nothing"
+    )
+
+    db = commands.add_parser("db", help="manage the database")
+    db_cmds = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_cmds.add_parser("upgrade", help="apply pending migrations")
+
+    config = commands.add_parser("config", help="inspect the configuration")
+    config_cmds = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    config_cmds.add_parser("show", help="print the effective settings (secrets as set/not set)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return _run(args, sys.stdout)
+    except ConfigError as exc:
+        for error in exc.errors:
+            print(f"config error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except SourceErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        print(f"{len(exc.errors)} error(s); nothing was changed", file=sys.stderr)
+        return EXIT_INPUT
+    except CliError as exc:
+        print(f"interview-bot: {exc}", file=sys.stderr)
+        return exc.code
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
+    if args.command == "rubric" and args.rubric_command == "validate":
+        return _rubric_validate(args.files, out)
+    config = load_config()
+    if args.command == "rubric":
+        registry = RubricRegistry.load(config.rubrics_dir)
+        if args.rubric_command == "list":
+            for rubric in registry.all():
+                print(f"{rubric.id}\t{rubric.version}\t{rubric.name}", file=out)
+            return EXIT_OK
+        if args.name not in registry:
+            raise CliError(
+                f"unknown rubric {args.name!r} (known: {', '.join(registry.ids())})", EXIT_INPUT
+            )
+        rubric = registry.get(args.name)
+        if args.json:
+            print(json.dumps(rubric.model_dump(mode="json"), indent=2), file=out)
+        else:
+            print(render_rubric(rubric), file=out)
+        return EXIT_OK
+    if args.command == "schedule":
+        return _schedule_import(config, args.file, dry_run=args.dry_run, out=out)
+    if args.command == "db":
+        return _db_upgrade(config, out)
+    if args.command == "config":
+        print(json.dumps(config.describe(), indent=2, default=str), file=out)
+        return EXIT_OK
+    raise CliError(f"unknown command {args.command!r}")
+
+
+def _rubric_validate(files: Sequence[Path], out: TextIO) -> int:
+    failed: list[str] = []
+    for path in files:
+        try:
+            rubric = load_rubric_file(path)
+        except SourceErrors as exc:
+            for error in exc.errors:
+                print(error, file=sys.stderr)
+            failed.append(str(path))
+            continue
+        print(
+            f"{path}: ok ({rubric.id} {rubric.version}: {len(rubric.disciplines)} disciplines, "
+            f"{len(rubric.skills)} skills, {len(rubric.levels)} levels)",
+            file=out,
+        )
+    if failed:
+        print(f"{len(failed)} of {len(files)} file(s) have errors", file=sys.stderr)
+        return EXIT_INPUT
+    return EXIT_OK
+
+
+def _open_database(config: Config) -> Engine:
+    from storage.engine import create_engine_for
+    from storage.migrate import pending_revisions, upgrade
+
+    try:
+        engine = create_engine_for(config.database_url)
+    except ValueError as exc:
+        raise CliError(f"DATABASE_URL: {exc}") from None
+    try:
+        if config.database.auto_migrate:
+            upgrade(engine)
+        elif pending := pending_revisions(engine):
+            raise CliError(
+                f"the database needs {len(pending)} migration(s); run `interview-bot db upgrade` "
+                "(database.auto_migrate is off)"
+            )
+    except CliError:
+        raise
+    except Exception as exc:
+        raise CliError(f"cannot use the database: {_one_line(exc)}") from None
+    return engine
+
+
+def _db_upgrade(config: Config, out: TextIO) -> int:
+    from storage.engine import create_engine_for
+    from storage.migrate import current_revision, upgrade
+
+    try:
+        engine = create_engine_for(config.database_url)
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+    except ValueError as exc:
+        raise CliError(f"DATABASE_URL: {exc}") from None
+    except Exception as exc:
+        raise CliError(f"cannot migrate the database: {_one_line(exc)}") from None
+    if before == after:
+        print(f"database is up to date (revision {after})", file=out)
+    else:
+        print(f"database upgraded from {before or 'empty'} to {after}", file=out)
+    engine.dispose()
+    return EXIT_OK
+
+
+def _schedule_import(config: Config, path: Path, *, dry_run: bool, out: TextIO) -> int:
+    from storage.engine import make_session_factory
+    from storage.import_file import parse_import_file
+    from storage.interviews import ImportOutcome, Timings, import_interviews
+
+    registry = RubricRegistry.load(config.rubrics_dir)
+    resolver = None
+    if config.secrets.bot_token is not None:
+        from bot.slack_client import create_web_client, email_resolver
+
+        resolver = email_resolver(create_web_client(config))
+    specs = parse_import_file(
+        path, registry=registry, default_tz=config.default_timezone, resolve_email=resolver
+    )
+    engine = _open_database(config)
+    factory = make_session_factory(engine)
+    timings = Timings(
+        form_delay=config.feedback.form_delay, summary_deadline=config.summary.deadline
+    )
+    try:
+        with factory.begin() as session:
+            results = import_interviews(
+                session, specs, registry=registry, timings=timings, now=datetime.now(UTC)
+            )
+            if dry_run:
+                session.rollback()
+    except SQLAlchemyError as exc:
+        raise CliError(f"database error, nothing was imported: {_one_line(exc)}") from None
+    finally:
+        engine.dispose()
+    counts = {outcome: 0 for outcome in ImportOutcome}
+    for result in results:
+        counts[result.outcome] += 1
+        spec = result.spec
+        ident = (
+            "new" if dry_run and result.outcome is ImportOutcome.CREATED else result.interview_id
+        )
+        line = (
+            f"{result.outcome.value:<9} {spec.where}  interview {ident}: "
+            f"{spec.candidate}, {spec.role}, {spec.starts_at:%Y-%m-%d %H:%M} UTC, "
+            f"panel of {len(spec.panel)}"
+        )
+        if result.changed:
+            line += f" (changed: {', '.join(result.changed)})"
+        if result.archived:
+            line += " [history: past its summary deadline, nothing will be sent]"
+        print(line, file=out)
+    summary = ", ".join(f"{counts[o]} {o.value}" for o in ImportOutcome)
+    print(f"{summary}{' (dry run: nothing was written)' if dry_run else ''}", file=out)
+    return EXIT_OK
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Engine and session factory for SQLite and PostgreSQL.
+
+Create one engine per process with :func:`create_engine_for` and one
+``sessionmaker`` with :func:`make_session_factory`; callers own the transaction
+(``with factory.begin() as session: ...``) and the functions of ``storage``
+take that session and never commit.
+
+On SQLite, SQLAlchemy (not the ``sqlite3`` module) begins transactions, so
+that transactions, SAVEPOINTs and DDL behave as on PostgreSQL (see SQLAlchemy's
+"Transactions with SQLite and the sqlite3 driver"). Every transaction begins
+with ``BEGIN IMMEDIATE``: it takes the database's write lock up front, waiting
+up to ``busy_timeout`` for it. With a deferred ``BEGIN``, a transaction that
+reads and then writes fails at once with "database is locked" whenever another
+connection wrote in between, which is exactly the read-then-update pattern of
+the sweep and of every idempotent upsert. Transactions are therefore
+serialised on SQLite; keep them short (never hold one across a Slack call).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+__all__ = ["create_engine_for", "make_session_factory", "normalize_url"]
+
+_SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse a database URL and pin the driver this project supports.
+
+    ``postgres://`` and ``postgresql://`` become ``postgresql+psycopg://``
+    (psycopg 3), so the plain URLs hosting providers hand out work as they are.
+
+    Raises:
+        ValueError: the URL cannot be parsed, or names a backend or driver
+            other than SQLite (``sqlite``/``sqlite+pysqlite``) or PostgreSQL
+            through psycopg 3.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ValueError(f"not a database URL: {_redacted(url)}") from exc
+    backend = parsed.get_backend_name()
+    driver = parsed.get_driver_name() if "+" in parsed.drivername else None
+    if backend in ("postgresql", "postgres") and driver in (None, "psycopg"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite" and driver in (None, "pysqlite"):
+        return parsed
+    raise ValueError(
+        f"unsupported database URL {_redacted(parsed)}: use sqlite:///PATH or "
+        "postgresql+psycopg://USER@HOST/DB (postgresql:// and postgres:// are accepted too)"
+    )
+
+
+def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
+    """Create the engine for a SQLite or PostgreSQL URL.
+
+    SQLite connections get ``foreign_keys=ON``, ``busy_timeout=5000``,
+    ``synchronous=NORMAL`` and, for file databases, ``journal_mode=WAL``; their
+    transactions begin with ``BEGIN IMMEDIATE`` (see the module docstring). An
+    in-memory SQLite database uses one shared connection (``StaticPool``), or
+    each checkout would see a different, empty database.
+
+    Args:
+        url: a SQLAlchemy URL; see :func:`normalize_url` for what is accepted.
+        **kwargs: passed on to :func:`sqlalchemy.create_engine` (e.g. ``echo``).
+
+    Raises:
+        ValueError: for an unsupported or unparsable URL.
+    """
+    parsed = normalize_url(url)
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if parsed.get_backend_name() == "sqlite":
+        in_memory = _sqlite_in_memory(parsed)
+        if in_memory:
+            options["poolclass"] = StaticPool
+            options["connect_args"] = {"check_same_thread": False}
+        options.update(kwargs)
+        engine = sa.create_engine(parsed, **options)
+        _install_sqlite_listeners(engine, wal=not in_memory)
+        return engine
+    options.update(kwargs)
+    return sa.create_engine(parsed, **options)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Return the session factory for ``engine``.
+
+    Objects stay usable after commit (``expire_on_commit=False``), so a caller
+    can return what it just wrote without another round trip.
+    """
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def _sqlite_in_memory(url: URL) -> bool:
+    database = url.database or ""
+    return (
+        database in ("", ":memory:")
+        or url.query.get("mode") == "memory"
+        or database.startswith("file::memory:")
+    )
+
+
+def _install_sqlite_listeners(engine: Engine, *, wal: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not sqlite3's legacy mode, decide when a transaction
+        # begins (see _on_begin). Pragmas run here, outside any transaction.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _redacted(url: str | URL) -> str:
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparsable URL>"

@@ -1,0 +1,243 @@
+"""The database schema as SQLAlchemy 2 declarative models.
+
+The Alembic migrations in ``storage/migrations/versions`` create exactly this
+schema; ``tests/test_storage_migrations.py`` fails when the two drift apart, so
+a change here needs a new migration.
+
+Conventions:
+
+* every timestamp is a :class:`~storage.types.UTCDateTime` and defaults in
+  Python (not in the server), so SQLite and PostgreSQL behave alike;
+* enums are ``StrEnum`` stored as ``VARCHAR(16)`` plus a ``CHECK`` constraint
+  (no native PostgreSQL enum types, nothing to ``ALTER TYPE``);
+* constraint and index names come from :data:`NAMING_CONVENTION`, so migrations
+  are deterministic on every backend.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "AuditEvent",
+    "Base",
+    "Feedback",
+    "FeedbackRequest",
+    "Interview",
+    "InterviewState",
+    "RequestState",
+    "RubricVersion",
+    "SkillRating",
+    "utcnow",
+]
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class InterviewState(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+    SUMMARISED = "summarised"
+    # Imported after its summary deadline had passed: kept as history, nothing is sent.
+    ARCHIVED = "archived"
+
+
+class RequestState(enum.StrEnum):
+    PENDING = "pending"
+    FORM_SENT = "form_sent"
+    SUBMITTED = "submitted"
+    DECLINED = "declined"
+
+
+def _str_enum(cls: type[enum.StrEnum], name: str) -> sa.Enum:
+    # VARCHAR + CHECK on every backend; the CHECK is named ck_<table>_<name>.
+    return sa.Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class RubricVersion(Base):
+    """An immutable snapshot of a rubric, keyed by the digest of its content.
+
+    An interview points at the snapshot it was scheduled with, so editing a
+    rubric file later never changes past feedback.
+    """
+
+    __tablename__ = "rubric_versions"
+    __table_args__ = (sa.UniqueConstraint("rubric_id", "digest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rubric_id: Mapped[str] = mapped_column(sa.String(64))
+    version: Mapped[str] = mapped_column(sa.String(64))
+    # sha256 hex of the canonical rubric JSON.
+    digest: Mapped[str] = mapped_column(sa.String(64))
+    # The full rubric as dumped by pydantic.
+    definition: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Interview(Base):
+    __tablename__ = "interviews"
+    __table_args__ = (
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
+        # An import identifies rows without external_id by this triple.
+        sa.Index(None, "candidate", "role", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(sa.String(128), unique=True)
+    candidate: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(200))
+    rubric_id: Mapped[str] = mapped_column(sa.String(64))
+    rubric_version: Mapped[str] = mapped_column(sa.String(64))
+    rubric_version_id: Mapped[int] = mapped_column(sa.ForeignKey("rubric_versions.id"))
+    target_level: Mapped[str] = mapped_column(sa.String(32))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    hiring_channel: Mapped[str] = mapped_column(sa.String(32))
+    recruiter: Mapped[str] = mapped_column(sa.String(32))
+    hiring_lead: Mapped[str] = mapped_column(sa.String(32))
+    state: Mapped[InterviewState] = mapped_column(
+        _str_enum(InterviewState, "interview_state"),
+        default=InterviewState.SCHEDULED,
+        index=True,
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    rubric_snapshot: Mapped[RubricVersion] = relationship()
+    requests: Mapped[list[FeedbackRequest]] = relationship(
+        back_populates="interview",
+        order_by="FeedbackRequest.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class FeedbackRequest(Base):
+    """One interviewer's part of a panel: the form they are sent and its progress."""
+
+    __tablename__ = "feedback_requests"
+    __table_args__ = (
+        sa.UniqueConstraint("interview_id", "interviewer"),
+        # The sweep's lookup: what is due, in order.
+        sa.Index(None, "state", "next_action_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(sa.ForeignKey("interviews.id", ondelete="CASCADE"))
+    interviewer: Mapped[str] = mapped_column(sa.String(32))
+    # Skill ids this interviewer was asked to focus on.
+    focus_skills: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # Panel order.
+    position: Mapped[int] = mapped_column(default=0)
+    state: Mapped[RequestState] = mapped_column(
+        _str_enum(RequestState, "request_state"), default=RequestState.PENDING
+    )
+    next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminder_count: Mapped[int] = mapped_column(default=0)
+    dm_channel: Mapped[str | None] = mapped_column(sa.String(32))
+    dm_ts: Mapped[str | None] = mapped_column(sa.String(32))
+    last_error: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    interview: Mapped[Interview] = relationship(back_populates="requests")
+    feedback: Mapped[Feedback | None] = relationship(
+        back_populates="request",
+        uselist=False,
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class Feedback(Base):
+    """An interviewer's submitted feedback.
+
+    Keyed by its request (``request_id`` is unique), so a replayed submission
+    overwrites the row and can never add a second one.
+    """
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("feedback_requests.id", ondelete="CASCADE"), unique=True
+    )
+    # NULL until the interviewer has given one.
+    recommendation: Mapped[str | None] = mapped_column(sa.String(32))
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    request: Mapped[FeedbackRequest] = relationship(back_populates="feedback")
+    ratings: Mapped[list[SkillRating]] = relationship(
+        back_populates="feedback",
+        order_by="SkillRating.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class SkillRating(Base):
+    __tablename__ = "skill_ratings"
+    __table_args__ = (sa.UniqueConstraint("feedback_id", "skill_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback.id", ondelete="CASCADE"))
+    skill_id: Mapped[str] = mapped_column(sa.String(64))
+    # NULL means "Not assessed".
+    level: Mapped[str | None] = mapped_column(sa.String(32))
+    evidence: Mapped[str] = mapped_column(sa.Text, default="")
+
+    feedback: Mapped[Feedback] = relationship(back_populates="ratings")
+
+
+class AuditEvent(Base):
+    """Who did what to which entity, and when.
+
+    ``detail`` holds identifiers and state names only: never feedback text,
+    notes, evidence or tokens.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (sa.Index(None, "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # A Slack user id, "cli" or "system".
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    # e.g. "interview.created"
+    action: Mapped[str] = mapped_column(sa.String(64))
+    # e.g. "interview"
+    entity: Mapped[str] = mapped_column(sa.String(32))
+    entity_id: Mapped[str] = mapped_column(sa.String(64))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)

@@ -165,8 +165,10 @@ def _open_database(config: Config) -> Engine:
                 "(database.auto_migrate is off)"
             )
     except CliError:
+        engine.dispose()
         raise
     except Exception as exc:
+        engine.dispose()
         raise CliError(f"cannot use the database: {_one_line(exc)}") from None
     return engine
 
@@ -177,18 +179,20 @@ def _db_upgrade(config: Config, out: TextIO) -> int:
 
     try:
         engine = create_engine_for(config.database_url)
+    except ValueError as exc:
+        raise CliError(f"DATABASE_URL: {exc}") from None
+    try:
         before = current_revision(engine)
         upgrade(engine)
         after = current_revision(engine)
-    except ValueError as exc:
-        raise CliError(f"DATABASE_URL: {exc}") from None
     except Exception as exc:
         raise CliError(f"cannot migrate the database: {_one_line(exc)}") from None
+    finally:
+        engine.dispose()
     if before == after:
         print(f"database is up to date (revision {after})", file=out)
     else:
         print(f"database upgraded from {before or 'empty'} to {after}", file=out)
-    engine.dispose()
     return EXIT_OK
 
 

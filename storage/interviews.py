@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from rubric import RubricRegistry, rubric_digest
 from rubric.located_yaml import SourceError, SourceErrors
 from storage.audit import record_audit
-from storage.import_file import InterviewSpec
+from storage.import_file import InterviewSpec, PanelMemberSpec
 from storage.models import FeedbackRequest, Interview, InterviewState, RequestState
 from storage.rubric_versions import ensure_rubric_version
 
@@ -147,32 +147,15 @@ def _create(
     now: datetime,
     actor: str,
 ) -> ImportResult:
-    rubric = registry.get(spec.rubric_id)
-    version = ensure_rubric_version(
-        session,
-        rubric_id=rubric.id,
-        version=rubric.version,
-        digest=rubric_digest(rubric),
-        definition=rubric.model_dump(mode="json"),
-    )
     archived = _is_history(spec, timings, now)
     interview = Interview(
         **{name: getattr(spec, name) for name in _FIELDS},
-        rubric_id=rubric.id,
-        rubric_version=rubric.version,
-        rubric_version_id=version.id,
         state=InterviewState.ARCHIVED if archived else InterviewState.SCHEDULED,
     )
+    _pin_rubric(session, interview, registry, spec.rubric_id)
+    due = None if archived else spec.ends_at + timings.form_delay
     for position, member in enumerate(spec.panel):
-        interview.requests.append(
-            FeedbackRequest(
-                interviewer=member.interviewer,
-                focus_skills=list(member.focus),
-                position=position,
-                state=RequestState.PENDING,
-                next_action_at=None if archived else spec.ends_at + timings.form_delay,
-            )
-        )
+        interview.requests.append(_new_request(member, position, due))
     session.add(interview)
     session.flush()
     record_audit(
@@ -227,17 +210,7 @@ def _update(
     for name in _FIELDS:
         setattr(interview, name, getattr(spec, name))
     if "rubric" in changed:
-        rubric = registry.get(spec.rubric_id)
-        version = ensure_rubric_version(
-            session,
-            rubric_id=rubric.id,
-            version=rubric.version,
-            digest=rubric_digest(rubric),
-            definition=rubric.model_dump(mode="json"),
-        )
-        interview.rubric_id = rubric.id
-        interview.rubric_version = rubric.version
-        interview.rubric_version_id = version.id
+        _pin_rubric(session, interview, registry, spec.rubric_id)
 
     archived = _is_history(spec, timings, now)
     if interview.state == InterviewState.ARCHIVED and not archived:
@@ -258,6 +231,33 @@ def _update(
     return ImportResult(spec, ImportOutcome.UPDATED, interview.id, tuple(changed), archived)
 
 
+def _pin_rubric(
+    session: Session, interview: Interview, registry: RubricRegistry, rubric_id: str
+) -> None:
+    """Point the interview at a snapshot of the rubric as it is now."""
+    rubric = registry.get(rubric_id)
+    snapshot = ensure_rubric_version(
+        session,
+        rubric_id=rubric.id,
+        version=rubric.version,
+        digest=rubric_digest(rubric),
+        definition=rubric.model_dump(mode="json"),
+    )
+    interview.rubric_id = rubric.id
+    interview.rubric_version = rubric.version
+    interview.rubric_version_id = snapshot.id
+
+
+def _new_request(member: PanelMemberSpec, position: int, due: datetime | None) -> FeedbackRequest:
+    return FeedbackRequest(
+        interviewer=member.interviewer,
+        focus_skills=list(member.focus),
+        position=position,
+        state=RequestState.PENDING,
+        next_action_at=due,
+    )
+
+
 def _position(request: FeedbackRequest) -> int:
     return request.position
 
@@ -273,15 +273,7 @@ def _sync_panel(
     for position, member in enumerate(spec.panel):
         request = by_member.get(member.interviewer)
         if request is None:
-            interview.requests.append(
-                FeedbackRequest(
-                    interviewer=member.interviewer,
-                    focus_skills=list(member.focus),
-                    position=position,
-                    state=RequestState.PENDING,
-                    next_action_at=due,
-                )
-            )
+            interview.requests.append(_new_request(member, position, due))
             added.append(member.interviewer)
             continue
         request.focus_skills = list(member.focus)

@@ -80,7 +80,9 @@ class _Section(BaseModel):
 class FeedbackConfig(_Section):
     form_delay: Duration = timedelta(minutes=5)
     due_after: Duration = timedelta(hours=24)
-    editable_until: Literal["summary", "submission"] = "summary"
+    # summary: until the summary is posted; deadline: until summary.deadline; never: locked once sent
+    editable_until: Literal["summary", "deadline", "never"] = "summary"
+    require_evidence: bool = True
 
 
 class RemindersConfig(_Section):

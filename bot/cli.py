@@ -64,6 +64,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="validate and report, but write nothing"
     )
 
+    serve = commands.add_parser("serve", help="run the bot (HTTP or Socket Mode) and its sweep")
+    mode = serve.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--http", action="store_true", help="serve Slack requests over HTTP (default)"
+    )
+    mode.add_argument("--socket", action="store_true", help="Socket Mode (needs SLACK_APP_TOKEN)")
+    serve.add_argument("--host", default="0.0.0.0", help="HTTP bind address (default 0.0.0.0)")  # noqa: S104
+    serve.add_argument(
+        "--port", type=int, default=3000, help="HTTP port (default 3000; 0 picks one)"
+    )
+    serve.add_argument("--threads", type=int, default=8, help="HTTP worker threads (default 8)")
+    serve.add_argument(
+        "--no-scheduler",
+        action="store_true",
+        help="serve only; run `interview-bot worker` elsewhere",
+    )
+    commands.add_parser("worker", help="run the sweep only (forms, reminders, summaries)")
+
     db = commands.add_parser("db", help="manage the database")
     db_cmds = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_cmds.add_parser("upgrade", help="apply pending migrations")
@@ -121,6 +139,20 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         return _schedule_import(config, args.file, dry_run=args.dry_run, out=out)
     if args.command == "db":
         return _db_upgrade(config, out)
+    if args.command in ("serve", "worker"):
+        from bot.run import run_serve, run_worker
+
+        if args.command == "worker":
+            return run_worker(config, open_database=_open_database)
+        return run_serve(
+            config,
+            open_database=_open_database,
+            socket_mode=args.socket,
+            host=args.host,
+            port=args.port,
+            threads=args.threads,
+            scheduler=not args.no_scheduler,
+        )
     if args.command == "config":
         print(json.dumps(config.describe(), indent=2, default=str), file=out)
         return EXIT_OK

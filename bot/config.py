@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     SecretStr,
+    StringConstraints,
     ValidationError,
     field_validator,
 )
@@ -80,7 +81,7 @@ class _Section(BaseModel):
 class FeedbackConfig(_Section):
     form_delay: Duration = timedelta(minutes=5)
     due_after: Duration = timedelta(hours=24)
-    # summary: until the summary is posted; deadline: until summary.deadline; never: locked once sent
+    # summary: until the summary is posted; deadline: until summary.deadline; never: once sent
     editable_until: Literal["summary", "deadline", "never"] = "summary"
     require_evidence: bool = True
 
@@ -121,6 +122,11 @@ class DatabaseConfig(_Section):
     auto_migrate: bool = True
 
 
+class AccessConfig(_Section):
+    # Who may schedule and cancel interviews: Slack user IDs (U...) or user group IDs (S...).
+    recruiters: tuple[Annotated[str, StringConstraints(pattern=r"^[UWS][A-Z0-9]{2,31}$")], ...] = ()
+
+
 class FileConfig(_Section):
     """Everything the YAML config file may say; every key is optional."""
 
@@ -129,6 +135,7 @@ class FileConfig(_Section):
     summary: SummaryConfig = SummaryConfig()
     scheduler: SchedulerConfig = SchedulerConfig()
     database: DatabaseConfig = DatabaseConfig()
+    access: AccessConfig = AccessConfig()
     rubrics_dir: Path | None = None
     timezone: str | None = None
 
@@ -184,6 +191,10 @@ class Config(BaseModel):
     @property
     def database(self) -> DatabaseConfig:
         return self.file.database
+
+    @property
+    def access(self) -> AccessConfig:
+        return self.file.access
 
     @property
     def rubrics_dir(self) -> Path | None:

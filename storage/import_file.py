@@ -332,6 +332,25 @@ def _csv_panel(cell: str) -> list[dict[str, Any]]:
     return panel
 
 
+def parse_interview(
+    data: Mapping[str, Any],
+    *,
+    source: str,
+    registry: RubricRegistry,
+    default_tz: tzinfo | None = None,
+) -> InterviewSpec:
+    """Validate one interview given as a mapping in the import row shape (e.g. from a modal).
+
+    Raises:
+        SourceErrors: every problem, each with its field path (no line numbers).
+    """
+    row = _Row(dict(data), LocatedYaml(source, data, {}), ())
+    [spec] = parse_rows(
+        [row], file=source, registry=registry, default_tz=default_tz, resolve_email=None
+    )
+    return spec
+
+
 def parse_rows(
     rows: Sequence[_Row],
     *,

@@ -17,6 +17,7 @@ Conventions:
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,12 +31,14 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Feedback",
+    "FeedbackDraft",
     "FeedbackRequest",
     "Interview",
     "InterviewState",
     "RequestState",
     "RubricVersion",
     "SkillRating",
+    "new_public_id",
     "utcnow",
 ]
 
@@ -51,6 +54,11 @@ NAMING_CONVENTION: dict[str, str] = {
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+def new_public_id() -> str:
+    """Return a fresh opaque id for a feedback request: 22 URL-safe characters, 128 random bits."""
+    return secrets.token_urlsafe(16)
 
 
 class Base(DeclarativeBase):
@@ -123,8 +131,9 @@ class Interview(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     hiring_channel: Mapped[str] = mapped_column(sa.String(32))
-    recruiter: Mapped[str] = mapped_column(sa.String(32))
-    hiring_lead: Mapped[str] = mapped_column(sa.String(32))
+    # Indexed for their owners' lists (App Home, /interview list).
+    recruiter: Mapped[str] = mapped_column(sa.String(32), index=True)
+    hiring_lead: Mapped[str] = mapped_column(sa.String(32), index=True)
     state: Mapped[InterviewState] = mapped_column(
         _str_enum(InterviewState, "interview_state"),
         default=InterviewState.SCHEDULED,
@@ -153,8 +162,12 @@ class FeedbackRequest(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Opaque and unguessable: the only request id that ever goes into Slack payloads
+    # (button values, modal private_metadata). Never the integer primary key.
+    public_id: Mapped[str] = mapped_column(sa.String(32), unique=True, default=new_public_id)
     interview_id: Mapped[int] = mapped_column(sa.ForeignKey("interviews.id", ondelete="CASCADE"))
-    interviewer: Mapped[str] = mapped_column(sa.String(32))
+    # Indexed for an interviewer's own list (App Home).
+    interviewer: Mapped[str] = mapped_column(sa.String(32), index=True)
     # Skill ids this interviewer was asked to focus on.
     focus_skills: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     # Panel order.
@@ -164,6 +177,8 @@ class FeedbackRequest(Base):
     )
     next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminder_count: Mapped[int] = mapped_column(default=0)
+    # Consecutive failed Slack calls for the current step, for backoff; 0 after a success.
+    attempts: Mapped[int] = mapped_column(default=0)
     dm_channel: Mapped[str | None] = mapped_column(sa.String(32))
     dm_ts: Mapped[str | None] = mapped_column(sa.String(32))
     last_error: Mapped[str | None] = mapped_column(sa.String(255))
@@ -219,6 +234,23 @@ class SkillRating(Base):
     evidence: Mapped[str] = mapped_column(sa.Text, default="")
 
     feedback: Mapped[Feedback] = relationship(back_populates="ratings")
+
+
+class FeedbackDraft(Base):
+    """Answers from the earlier pages of a feedback modal split into pages.
+
+    Kept until the final page is submitted (which stores the feedback and deletes
+    the draft). ``ratings`` is a list of ``{"skill_id", "level", "evidence"}``
+    objects, ``level`` null for "Not assessed".
+    """
+
+    __tablename__ = "feedback_drafts"
+
+    request_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("feedback_requests.id", ondelete="CASCADE"), primary_key=True
+    )
+    ratings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class AuditEvent(Base):

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.engine import normalize_url
 
-
 _BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 

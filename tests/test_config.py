@@ -200,3 +200,15 @@ def test_quiet_hours_wrap_past_midnight() -> None:
     assert daytime is not None
     assert daytime.contains(time(12, 30))
     assert not daytime.contains(time(13, 0))
+
+
+def test_access_recruiters(tmp_path: Path) -> None:
+    path = write(tmp_path, "access:\n  recruiters: [U0RECRUIT, W0OTHER]\n")
+    assert load_config({"INTERVIEW_BOT_CONFIG": str(path)}).access.recruiters == (
+        "U0RECRUIT",
+        "W0OTHER",
+    )
+    path = write(tmp_path, "access:\n  recruiters: [U0RECRUIT, bob]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config({"INTERVIEW_BOT_CONFIG": str(path)})
+    assert [(e.line, e.path) for e in caught.value.errors] == [(2, "access.recruiters[1]")]

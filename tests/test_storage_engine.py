@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from storage.engine import create_engine_for, make_session_factory, normalize_url
-from storage.migrate import current_revision, upgrade
+from storage.migrate import current_revision, head_revision, upgrade
 from storage.models import FeedbackRequest
 
 
@@ -85,7 +85,7 @@ def test_in_memory_sqlite_is_one_shared_database() -> None:
     try:
         assert isinstance(engine.pool, StaticPool)
         upgrade(engine)
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == head_revision()
         with engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # back on
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "memory"

@@ -30,6 +30,7 @@ from storage.models import NAMING_CONVENTION, Base
 TABLES = {
     "audit_events",
     "feedback",
+    "feedback_drafts",
     "feedback_requests",
     "interviews",
     "rubric_versions",
@@ -115,8 +116,8 @@ def test_revisions_before_and_after_upgrade(db_url: str) -> None:
     engine = create_engine_for(db_url)
     try:
         assert current_revision(engine) is None
-        assert pending_revisions(engine) == ["0001"]
-        assert head_revision() == "0001"
+        assert pending_revisions(engine) == ["0001", "0002"]
+        assert head_revision() == "0002"
 
         upgrade(engine)
         assert current_revision(engine) == head_revision()
@@ -136,7 +137,7 @@ def test_downgrade_to_base_and_back(engine: Engine) -> None:
     assert not TABLES & set(sa.inspect(engine).get_table_names())
 
     upgrade(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == head_revision()
     assert _diff(engine, Base.metadata) == []
 
 

@@ -1,0 +1,107 @@
+"""The composition root: one Bolt app, its context, the sweep, wired from the config."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Config
+from handlers.context import BotContext, utc_now
+from handlers.listeners import register_listeners
+from handlers.sweep import Sweeper
+from handlers.timezones import TimeZones
+from rubric import RubricRegistry
+from storage.policy import FeedbackPolicy
+
+logger = logging.getLogger(__name__)
+
+
+class SecretsError(Exception):
+    """A Slack credential is missing or malformed; names the variable."""
+
+
+@dataclass
+class Bot:
+    app: App
+    ctx: BotContext
+    client: WebClient
+    timezones: TimeZones
+    sweeper: Sweeper
+
+
+def policy_from(config: Config) -> FeedbackPolicy:
+    return FeedbackPolicy(
+        form_delay=config.feedback.form_delay,
+        due_after=config.feedback.due_after,
+        summary_deadline=config.summary.deadline,
+        editable_until=config.feedback.editable_until,
+        require_evidence=config.feedback.require_evidence,
+    )
+
+
+def check_secrets(config: Config, *, socket_mode: bool = False) -> None:
+    """Fail fast, naming the variable, before anything is served."""
+    secrets = config.secrets
+    token = secrets.bot_token.get_secret_value() if secrets.bot_token else ""
+    if not token:
+        raise SecretsError("SLACK_BOT_TOKEN is not set (a bot token, xoxb-...)")
+    if not token.startswith("xoxb-"):
+        raise SecretsError("SLACK_BOT_TOKEN is malformed: a bot token starts with xoxb-")
+    signing = secrets.signing_secret.get_secret_value() if secrets.signing_secret else ""
+    if not signing:
+        raise SecretsError("SLACK_SIGNING_SECRET is not set (Basic Information > App Credentials)")
+    if any(c.isspace() for c in signing) or len(signing) < 16:
+        raise SecretsError("SLACK_SIGNING_SECRET is malformed")
+    if socket_mode:
+        app_token = secrets.app_token.get_secret_value() if secrets.app_token else ""
+        if not app_token:
+            raise SecretsError("SLACK_APP_TOKEN is not set (Socket Mode needs an xapp- token)")
+        if not app_token.startswith("xapp-"):
+            raise SecretsError("SLACK_APP_TOKEN is malformed: an app-level token starts with xapp-")
+
+
+def build_bot(
+    config: Config,
+    session_factory: sessionmaker[Session],
+    client: WebClient,
+    *,
+    registry: RubricRegistry | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Bot:
+    """Everything a bot process runs, with no side effects until served."""
+    ctx = BotContext(
+        session_factory=session_factory,
+        policy=policy_from(config),
+        registry=registry or RubricRegistry.load(config.rubrics_dir),
+        default_tz=config.default_timezone or UTC,
+        recruiters=frozenset(config.access.recruiters),
+        clock=clock,
+    )
+    signing = config.secrets.signing_secret
+    app = App(
+        client=client,
+        signing_secret=signing.get_secret_value() if signing else None,
+        # Verified lazily by Bolt's auth middleware on the first request, not at start-up.
+        token_verification_enabled=False,
+        logger=logging.getLogger("slack_bolt"),
+    )
+    timezones = TimeZones(ctx.default_tz)
+    register_listeners(app, ctx, timezones)
+    return Bot(app, ctx, client, timezones, Sweeper(ctx, client, timezones))
+
+
+def create_app(
+    config: Config,
+    session_factory: sessionmaker[Session],
+    client: WebClient,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+) -> App:
+    """The Bolt app with every listener registered (signature verification always on)."""
+    return build_bot(config, session_factory, client, clock=clock).app

@@ -1,0 +1,74 @@
+"""HTTP serving: Bolt's WSGI adapter behind waitress, plus ``GET /healthz``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from sqlalchemy.engine import Engine
+from waitress.server import create_server
+
+if TYPE_CHECKING:
+    from waitress.server import BaseWSGIServer, MultiSocketServer
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+
+StartResponse = Callable[..., Any]
+
+
+class BotWsgiApp:
+    """Routes Slack requests to Bolt and answers health checks."""
+
+    def __init__(self, app: App, engine: Engine) -> None:
+        self.slack = SlackRequestHandler(app, path=EVENTS_PATH)
+        self.engine = engine
+        self.ready = threading.Event()
+
+    def healthy(self) -> tuple[bool, str]:
+        if not self.ready.is_set():
+            return False, "starting"
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except Exception as exc:  # any failure means "not ready"; the log says which
+            logger.warning("health check: database unreachable: %s", type(exc).__name__)
+            return False, "database unreachable"
+        return True, "ok"
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in (
+            "GET",
+            "HEAD",
+        ):
+            ok, detail = self.healthy()
+            body = detail.encode()
+            start_response(
+                "200 OK" if ok else "503 Service Unavailable",
+                [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        return self.slack(environ, start_response)
+
+
+def make_http_server(
+    wsgi_app: BotWsgiApp, *, host: str, port: int, threads: int = 8
+) -> BaseWSGIServer | MultiSocketServer:
+    """A production WSGI server (waitress); port 0 picks a free port."""
+    return create_server(
+        wsgi_app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="interview-bot",
+        # Slack retries after 3 s anyway; do not let slow clients hold threads.
+        channel_timeout=30,
+        clear_untrusted_proxy_headers=True,
+    )

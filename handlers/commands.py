@@ -1,0 +1,101 @@
+"""``/interview``: help, list, schedule and cancel.
+
+Replies are ephemeral: the slash command's ack carries them, so nothing is posted
+where others can see it. ``schedule`` and ``cancel`` are for the recruiters named in
+``access.recruiters``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from handlers.access import Recruiters
+from handlers.blocks.commands import build_help, build_list, build_notice
+from handlers.blocks.schedule_modal import build_schedule_modal
+from handlers.blocks.text import escape_mrkdwn
+from handlers.context import BotContext
+from handlers.timezones import TimeZones
+from storage.queries import (
+    CancelOutcome,
+    cancel_interview,
+    forms_for_interviewer,
+    interviews_for_owner,
+)
+
+logger = logging.getLogger(__name__)
+
+RECRUITERS_ONLY = (
+    "Only recruiters can {what}. Ask your recruiting team to add you to `access.recruiters`."
+)
+
+
+class CommandListeners:
+    def __init__(self, ctx: BotContext, timezones: TimeZones, recruiters: Recruiters) -> None:
+        self.ctx = ctx
+        self.timezones = timezones
+        self.recruiters = recruiters
+
+    def interview(self, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+        user = str(command.get("user_id", ""))
+        words = str(command.get("text") or "").split()
+        sub = words[0].lower() if words else "help"
+        if sub == "list":
+            self._reply(ack, *self._list(client, user))
+        elif sub == "schedule":
+            self._schedule(ack, client, user, str(command.get("trigger_id", "")))
+        elif sub == "cancel":
+            self._reply(ack, *self._cancel(client, user, words[1:]))
+        else:
+            self._reply(ack, *build_help())
+
+    @staticmethod
+    def _reply(ack: Ack, text: str, blocks: list[dict[str, Any]]) -> None:
+        ack(text=text, blocks=blocks, response_type="ephemeral")
+
+    def _list(self, client: WebClient, user: str) -> tuple[str, list[dict[str, Any]]]:
+        now = self.ctx.now()
+        with self.ctx.session_factory.begin() as session:
+            open_forms, _recent = forms_for_interviewer(
+                session, user, policy=self.ctx.policy, now=now
+            )
+            owned = interviews_for_owner(session, user, now=now)
+        tz = self.timezones.of(client, user)
+        return build_list(open_forms=open_forms, owned=owned, tz=tz, now=now)
+
+    def _schedule(self, ack: Ack, client: WebClient, user: str, trigger_id: str) -> None:
+        if not self.recruiters.includes(client, user):
+            self._reply(ack, *build_notice(RECRUITERS_ONLY.format(what="schedule interviews")))
+            return
+        ack()
+        view = build_schedule_modal(list(self.ctx.registry.all()))
+        try:
+            client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as exc:
+            logger.warning(
+                "views.open for the schedule modal failed: %s", exc.response.get("error")
+            )
+
+    def _cancel(
+        self, client: WebClient, user: str, args: list[str]
+    ) -> tuple[str, list[dict[str, Any]]]:
+        if not self.recruiters.includes(client, user):
+            return build_notice(RECRUITERS_ONLY.format(what="cancel interviews"))
+        if len(args) != 1 or not args[0].lstrip("#").isdigit() or len(args[0]) > 12:
+            return build_notice(
+                "Usage: `/interview cancel &lt;id&gt;` (the id from `/interview list`)."
+            )
+        interview_id = int(args[0].lstrip("#"))
+        with self.ctx.session_factory.begin() as session:
+            outcome = cancel_interview(session, interview_id, actor=user, now=self.ctx.now())
+        messages = {
+            CancelOutcome.CANCELLED: "is cancelled; no forms or reminders will go out.",
+            CancelOutcome.ALREADY_CANCELLED: "was already cancelled.",
+            CancelOutcome.NOT_FOUND: "does not exist.",
+            CancelOutcome.NOT_ALLOWED: "is already summarised or archived; it cannot be cancelled.",
+        }
+        return build_notice(escape_mrkdwn(f"Interview {interview_id} {messages[outcome]}"))

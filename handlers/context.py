@@ -1,0 +1,31 @@
+"""What every listener and job needs, handed in by the composition root (bot/)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from rubric import RubricRegistry
+from storage.policy import FeedbackPolicy
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class BotContext:
+    """Dependencies of the Slack layer; built once per process by ``bot.app``."""
+
+    session_factory: sessionmaker[Session]
+    policy: FeedbackPolicy
+    registry: RubricRegistry
+    default_tz: tzinfo
+    recruiters: frozenset[str] = frozenset()  # access.recruiters: user IDs and user group IDs
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    def now(self) -> datetime:
+        return self.clock()

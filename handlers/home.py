@@ -1,0 +1,46 @@
+"""App Home: each person's open forms, recent feedback and the interviews they own."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from handlers.blocks.app_home import build_app_home
+from handlers.context import BotContext
+from handlers.timezones import TimeZones
+from storage.queries import forms_for_interviewer, interviews_for_owner
+
+logger = logging.getLogger(__name__)
+
+
+class HomeListeners:
+    def __init__(self, ctx: BotContext, timezones: TimeZones) -> None:
+        self.ctx = ctx
+        self.timezones = timezones
+
+    def app_home_opened(self, event: dict[str, Any], client: WebClient) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = str(event.get("user", ""))
+        publish_home(self.ctx, client, self.timezones, user)
+
+
+def publish_home(ctx: BotContext, client: WebClient, timezones: TimeZones, user: str) -> None:
+    now = ctx.now()
+    with ctx.session_factory.begin() as session:
+        open_forms, recent = forms_for_interviewer(session, user, policy=ctx.policy, now=now)
+        owned = interviews_for_owner(session, user, now=now)
+    view = build_app_home(
+        open_forms=open_forms,
+        recent=recent,
+        owned=owned,
+        tz=timezones.of(client, user),
+        now=now,
+    )
+    try:
+        client.views_publish(user_id=user, view=view)
+    except SlackApiError as exc:
+        logger.warning("views.publish failed: %s", exc.response.get("error"))

@@ -1,0 +1,75 @@
+"""The schedule modal's submission: one interview, validated like an import row."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from handlers.access import Recruiters
+from handlers.blocks.commands import build_notice
+from handlers.blocks.notice import build_notice_modal
+from handlers.blocks.schedule_modal import errors_for_blocks, read_schedule_state
+from handlers.blocks.text import escape_mrkdwn
+from handlers.context import BotContext
+from rubric.located_yaml import SourceErrors
+from storage.import_file import parse_interview
+from storage.interviews import Timings, import_interviews
+
+logger = logging.getLogger(__name__)
+
+
+class ScheduleListeners:
+    def __init__(self, ctx: BotContext, recruiters: Recruiters) -> None:
+        self.ctx = ctx
+        self.recruiters = recruiters
+
+    def submit(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        user = str(body["user"]["id"])
+        if not self.recruiters.includes(client, user):
+            ack(
+                response_action="update",
+                view=build_notice_modal(
+                    "Only recruiters can schedule interviews.", title="Schedule"
+                ),
+            )
+            return
+        values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+        row, field_to_block = read_schedule_state(values, submitter=user)
+        try:
+            spec = parse_interview(
+                row, source="schedule modal", registry=self.ctx.registry, default_tz=None
+            )
+            with self.ctx.session_factory.begin() as session:
+                [result] = import_interviews(
+                    session,
+                    [spec],
+                    registry=self.ctx.registry,
+                    timings=Timings(
+                        form_delay=self.ctx.policy.form_delay,
+                        summary_deadline=self.ctx.policy.summary_deadline,
+                    ),
+                    now=self.ctx.now(),
+                    actor=user,
+                )
+        except SourceErrors as exc:
+            ack(response_action="errors", errors=errors_for_blocks(exc.errors, field_to_block))
+            return
+        ack()
+        logger.info(
+            "interview %d %s from the schedule modal", result.interview_id, result.outcome.value
+        )
+        text, blocks = build_notice(
+            f"Interview {result.interview_id} {result.outcome.value}: "
+            f"*{escape_mrkdwn(spec.candidate)}*, {escape_mrkdwn(spec.role)}, "
+            f"panel of {len(spec.panel)}. Forms go out after it ends."
+        )
+        try:
+            client.chat_postMessage(channel=user, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            logger.warning(
+                "could not confirm the schedule to %s: %s", user, exc.response.get("error")
+            )

@@ -1,0 +1,125 @@
+"""The sweep: derive due work from the database and do it, one claimed unit at a time.
+
+The rows are the schedule. Each unit is claimed atomically in its own short
+transaction (storage.forms.claim_due_forms), the Slack call happens outside any
+transaction, and the result is recorded in another. A crash between the claim and
+the record leaves the row due again once its lease expires, so delivery is at
+least once; the duplicate window is a crash between Slack's answer and the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from handlers.blocks.form_dm import build_form_dm
+from handlers.context import BotContext
+from handlers.timezones import TimeZones
+from storage.forms import (
+    PERMANENT_SLACK_ERRORS,
+    claim_due_forms,
+    mark_form_sent,
+    record_form_failure,
+)
+from storage.views import FormContext
+
+logger = logging.getLogger(__name__)
+
+BATCH = 50
+
+
+@dataclass
+class SweepReport:
+    forms_sent: int = 0
+    forms_failed: int = 0
+    forms_abandoned: int = 0  # permanent Slack errors, recorded on the row
+
+
+class Sweeper:
+    """Runs sweeps; ``stop()`` makes a running sweep finish between units."""
+
+    def __init__(self, ctx: BotContext, client: WebClient, timezones: TimeZones) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.timezones = timezones
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def run_once(self) -> SweepReport:
+        report = SweepReport()
+        while not self._stopping.is_set():
+            now = self.ctx.now()
+            with self.ctx.session_factory.begin() as session:
+                claimed = claim_due_forms(session, now=now, policy=self.ctx.policy, limit=BATCH)
+            for form in claimed:
+                if self._stopping.is_set():
+                    break  # the unclaimed rest comes back after its lease
+                self._send_form(form, report)
+            if len(claimed) < BATCH:
+                break
+        if report.forms_sent or report.forms_failed or report.forms_abandoned:
+            logger.info(
+                "sweep: %d form(s) sent, %d failed (will retry), %d abandoned",
+                report.forms_sent,
+                report.forms_failed,
+                report.forms_abandoned,
+            )
+        return report
+
+    def _send_form(self, form: FormContext, report: SweepReport) -> None:
+        request = form.request
+        try:
+            tz = self.timezones.of(self.client, request.interviewer)
+            text, blocks = build_form_dm(form, tz=tz)
+            # Posting to the user ID lands in the app's DM with them, without conversations.open.
+            response = self.client.chat_postMessage(
+                channel=request.interviewer, text=text, blocks=blocks
+            )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+            self._failed(form, error, report)
+            return
+        except OSError as exc:  # unreachable after the client's own retries
+            self._failed(form, f"unreachable: {type(exc).__name__}", report)
+            return
+        with self.ctx.session_factory.begin() as session:
+            mark_form_sent(
+                session,
+                request.public_id,
+                channel=str(response["channel"]),
+                ts=str(response["ts"]),
+                now=self.ctx.now(),
+                policy=self.ctx.policy,
+            )
+        report.forms_sent += 1
+
+    def _failed(self, form: FormContext, error: str, report: SweepReport) -> None:
+        permanent = error in PERMANENT_SLACK_ERRORS
+        with self.ctx.session_factory.begin() as session:
+            record_form_failure(
+                session,
+                form.request.public_id,
+                error=error,
+                permanent=permanent,
+                now=self.ctx.now(),
+            )
+        if permanent:
+            report.forms_abandoned += 1
+            # Logged once: the row is never retried, so this line never repeats.
+            logger.error(
+                "cannot DM %s the feedback form for interview %d: %s",
+                form.request.interviewer,
+                form.request.interview.interview_id,
+                error,
+            )
+        else:
+            report.forms_failed += 1
+            logger.warning(
+                "form DM to %s failed (%s); it stays due", form.request.interviewer, error
+            )

@@ -1,0 +1,418 @@
+"""Giving and editing feedback: the form's context, drafts of paged forms, and submission.
+
+Every function identifies the request by its opaque ``public_id`` (what Slack
+payloads carry) and checks it against the Slack user acting, so a forged or
+forwarded payload can neither read nor write another interviewer's feedback.
+Refusals raise :class:`FeedbackRefused`, whose ``message`` can be shown to the
+interviewer as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from rubric import Rubric, UnknownIdError
+from storage.audit import record_audit
+from storage.editing import EditLock, FeedbackRefused, RefusalReason, edit_lock
+from storage.models import Feedback, FeedbackDraft, FeedbackRequest, RequestState, SkillRating
+from storage.policy import FeedbackPolicy
+from storage.queries import form_context_for_request, rubrics_for_versions
+from storage.views import FormContext, RatingView
+
+__all__ = [
+    "FeedbackRefused",
+    "RefusalReason",
+    "SubmitOutcome",
+    "load_draft",
+    "load_form_context",
+    "save_draft",
+    "submit_feedback",
+]
+
+# What new_public_id() makes (URL-safe base64); anything else is garbage, refused
+# without a query (and never sent to the database: PostgreSQL rejects NUL bytes).
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+# Edit rules for save_draft without a policy: feedback.editable_until's default,
+# the only rule that needs no duration.
+_DEFAULT_DRAFT_POLICY = FeedbackPolicy(
+    form_delay=timedelta(0), due_after=timedelta(0), summary_deadline=timedelta(0)
+)
+
+
+class SubmitOutcome(StrEnum):
+    CREATED = "created"  # first submission
+    UPDATED = "updated"  # an edit that changed something
+    UNCHANGED = "unchanged"  # identical to what is stored (a replay): nothing written
+
+
+def load_form_context(
+    session: Session,
+    public_id: str,
+    *,
+    user_id: str,
+    policy: FeedbackPolicy,
+    now: datetime,
+) -> FormContext:
+    """The form ``user_id`` opens: their request, the pinned rubric, their own feedback.
+
+    A context is returned even when the form is locked (``editable`` False,
+    ``locked_reason`` saying why, in words for the interviewer).
+
+    Raises:
+        FeedbackRefused: NOT_FOUND for an unknown or malformed ``public_id``,
+            NOT_YOURS if the request is another interviewer's.
+    """
+    request = _owned_request(session, public_id, user_id)
+    return form_context_for_request(session, request, policy=policy, now=now)
+
+
+def load_draft(session: Session, public_id: str, *, user_id: str) -> dict[str, RatingView]:
+    """The answers saved from earlier pages of a paged form, by skill id (empty if none).
+
+    Raises:
+        FeedbackRefused: NOT_FOUND or NOT_YOURS, as :func:`load_form_context`.
+    """
+    request = _owned_request(session, public_id, user_id)
+    draft = session.get(FeedbackDraft, request.id)
+    return {} if draft is None else _draft_ratings(draft)
+
+
+def save_draft(
+    session: Session,
+    public_id: str,
+    *,
+    user_id: str,
+    ratings: Sequence[RatingView],
+    now: datetime,
+    policy: FeedbackPolicy | None = None,
+) -> None:
+    """Merge one page's answers into the request's draft (by skill id; later answers win).
+
+    Checked like :func:`submit_feedback`: the form must be ``user_id``'s and
+    editable, and the ratings must fit the interview's rubric. Without
+    ``policy``, the edit rule of ``feedback.editable_until: summary`` applies;
+    the final :func:`submit_feedback` checks again with the real policy. Saving
+    the same answers again writes nothing.
+
+    Raises:
+        FeedbackRefused: NOT_FOUND, NOT_YOURS, the form's lock (CANCELLED,
+            HISTORY, DECLINED, LOCKED), or INVALID.
+    """
+    request = _owned_request(session, public_id, user_id)
+    has_feedback = session.scalar(sa.select(sa.exists().where(Feedback.request_id == request.id)))
+    lock = _lock(request, bool(has_feedback), policy or _DEFAULT_DRAFT_POLICY, now)
+    if lock is not None:
+        raise lock.refusal()
+    rubric = _rubric(session, request)
+    page = _valid_ratings(rubric, ratings)
+
+    draft = _draft_for_update(session, request.id)
+    if draft is None:
+        created = FeedbackDraft(
+            request_id=request.id, ratings=_ratings_json(page.values()), updated_at=now
+        )
+        try:
+            with session.begin_nested():
+                session.add(created)
+        except IntegrityError:
+            # Another page of the same form was saved concurrently: merge into it.
+            draft = _draft_for_update(session, request.id)
+            if draft is None:
+                raise
+        else:
+            return
+    merged = _draft_ratings(draft)
+    before = dict(merged)
+    merged.update(page)
+    if merged == before:
+        return
+    draft.ratings = _ratings_json(merged.values())
+    draft.updated_at = now
+    session.flush()
+
+
+def submit_feedback(
+    session: Session,
+    public_id: str,
+    *,
+    user_id: str,
+    recommendation: str,
+    notes: str,
+    ratings: Sequence[RatingView],
+    policy: FeedbackPolicy,
+    now: datetime,
+) -> SubmitOutcome:
+    """Store ``user_id``'s feedback for the request: create it, or edit it.
+
+    The stored ratings become the request's draft (earlier pages of a paged
+    form, if any) overlaid with ``ratings``; a skill in neither is removed.
+    Evidence and notes are stored stripped of surrounding whitespace. The
+    request becomes ``submitted`` with no due work, the draft is deleted, and
+    the change is audited as ``feedback.submitted`` or ``feedback.edited``
+    (counts only, never text).
+
+    Idempotent: answers identical to the stored ones return UNCHANGED and write
+    nothing, even once the feedback is LOCKED (a replayed submission is not an
+    edit). Two concurrent first submissions never make two rows: the loser's
+    insert fails on the unique ``request_id`` inside a SAVEPOINT and is retried
+    as an edit of the winner's.
+
+    Raises:
+        FeedbackRefused: NOT_FOUND or NOT_YOURS; the form's lock exactly as
+            :func:`load_form_context` reports it (CANCELLED, HISTORY, DECLINED,
+            LOCKED); INVALID if the recommendation, a skill or a level is not
+            in the interview's rubric, or a skill is rated twice. Nothing is
+            written when it raises.
+    """
+    request = _owned_request(session, public_id, user_id)
+    rubric = _rubric(session, request)
+    notes = notes.strip()
+    given = _valid_ratings(rubric, ratings)
+    if not _is_recommendation(rubric, recommendation):
+        raise FeedbackRefused(
+            RefusalReason.INVALID,
+            "That recommendation is not one of this interview's options. "
+            "Please open the form again.",
+        )
+    draft = session.get(FeedbackDraft, request.id)
+    answers = {} if draft is None else _draft_ratings(draft)
+    answers.update(given)
+    # Rubric order, so the rows of a new feedback are stored in it.
+    order = {skill.id: index for index, skill in enumerate(rubric.skills)}
+    wanted = sorted(answers.values(), key=lambda r: order[r.skill_id])
+
+    for attempt in range(2):
+        if attempt > 0:
+            # Lost the race for the first submission: see the winner's request too.
+            session.refresh(request, ["state", "next_action_at"])
+        existing = _feedback_of(session, request.id, reload=attempt > 0)
+        same = existing is not None and _same(existing, recommendation, notes, wanted)
+        lock = _lock(request, existing is not None, policy, now)
+        if lock is not None and not (same and lock.reason == RefusalReason.LOCKED):
+            raise lock.refusal()
+        if existing is not None and same:
+            if draft is not None:
+                _delete_draft(session, request.id)
+            if request.state != RequestState.SUBMITTED:
+                _mark_submitted(request)
+            session.flush()
+            return SubmitOutcome.UNCHANGED
+        if existing is not None:
+            _apply(existing, recommendation, notes, wanted, now)
+            outcome, feedback = SubmitOutcome.UPDATED, existing
+            break
+        created = Feedback(
+            request_id=request.id,
+            recommendation=recommendation,
+            notes=notes,
+            submitted_at=now,
+            updated_at=now,
+            ratings=[_rating_row(r) for r in wanted],
+        )
+        try:
+            with session.begin_nested():
+                session.add(created)
+        except IntegrityError:
+            if attempt > 0:
+                raise
+            # A concurrent first submission won the unique request_id: only the
+            # SAVEPOINT was rolled back. Go again, as an edit of its feedback.
+            continue
+        outcome, feedback = SubmitOutcome.CREATED, created
+        break
+    else:  # pragma: no cover - the second attempt returns, raises or breaks
+        raise AssertionError("unreachable")
+
+    _mark_submitted(request)
+    if draft is not None:
+        _delete_draft(session, request.id)
+    session.flush()
+    # The request may have been loaded with no feedback (or a concurrent winner's
+    # stale copy): let the next access see what is stored now.
+    session.expire(request, ["feedback"])
+    rated = sum(1 for r in wanted if r.level is not None)
+    record_audit(
+        session,
+        actor=user_id,
+        action="feedback.submitted" if outcome == SubmitOutcome.CREATED else "feedback.edited",
+        entity="feedback",
+        entity_id=feedback.id,
+        detail={
+            "request": request.public_id,
+            "skills_rated": rated,
+            "not_assessed": len(wanted) - rated,
+        },
+        at=now,
+    )
+    return outcome
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+
+def _owned_request(session: Session, public_id: str, user_id: str) -> FeedbackRequest:
+    if not isinstance(public_id, str) or not _PUBLIC_ID.fullmatch(public_id):
+        raise FeedbackRefused(RefusalReason.NOT_FOUND)
+    request = session.scalars(
+        sa.select(FeedbackRequest)
+        .where(FeedbackRequest.public_id == public_id)
+        .options(
+            joinedload(FeedbackRequest.interview),
+            selectinload(FeedbackRequest.feedback).selectinload(Feedback.ratings),
+        )
+    ).one_or_none()
+    if request is None:
+        raise FeedbackRefused(RefusalReason.NOT_FOUND)
+    if request.interviewer != user_id:
+        raise FeedbackRefused(RefusalReason.NOT_YOURS)
+    return request
+
+
+def _lock(
+    request: FeedbackRequest, has_feedback: bool, policy: FeedbackPolicy, now: datetime
+) -> EditLock | None:
+    interview = request.interview
+    return edit_lock(
+        interview_state=interview.state,
+        request_state=request.state,
+        has_feedback=has_feedback,
+        ends_at=interview.ends_at,
+        policy=policy,
+        now=now,
+    )
+
+
+def _rubric(session: Session, request: FeedbackRequest) -> Rubric:
+    version_id = request.interview.rubric_version_id
+    return rubrics_for_versions(session, [version_id])[version_id]
+
+
+def _is_recommendation(rubric: Rubric, recommendation: str) -> bool:
+    try:
+        rubric.recommendation(recommendation)
+    except UnknownIdError:
+        return False
+    return True
+
+
+def _valid_ratings(rubric: Rubric, ratings: Iterable[RatingView]) -> dict[str, RatingView]:
+    """The ratings by skill id, evidence stripped; INVALID unless they fit the rubric."""
+    levels = rubric.level_ids
+    valid: dict[str, RatingView] = {}
+    for rating in ratings:
+        if not rubric.has_skill(rating.skill_id):
+            raise _invalid(f"“{rating.skill_id}” is not a skill of this interview's rubric.")
+        if rating.skill_id in valid:
+            raise _invalid(f"“{rating.skill_id}” was rated more than once.")
+        if rating.level is not None and rating.level not in levels:
+            raise _invalid(
+                f"“{rating.level}” is not a level of this interview's rubric "
+                f"({', '.join(levels)} or Not assessed)."
+            )
+        valid[rating.skill_id] = RatingView(
+            skill_id=rating.skill_id, level=rating.level, evidence=rating.evidence.strip()
+        )
+    return valid
+
+
+def _invalid(detail: str) -> FeedbackRefused:
+    return FeedbackRefused(RefusalReason.INVALID, f"{detail} Please open the form again.")
+
+
+def _feedback_of(session: Session, request_id: int, *, reload: bool) -> Feedback | None:
+    stmt = (
+        sa.select(Feedback)
+        .where(Feedback.request_id == request_id)
+        .options(selectinload(Feedback.ratings))
+    )
+    if reload:
+        stmt = stmt.execution_options(populate_existing=True)
+    return session.scalars(stmt).one_or_none()
+
+
+def _same(
+    feedback: Feedback, recommendation: str, notes: str, ratings: Sequence[RatingView]
+) -> bool:
+    stored = {r.skill_id: (r.level, r.evidence) for r in feedback.ratings}
+    wanted = {r.skill_id: (r.level, r.evidence) for r in ratings}
+    return (
+        feedback.recommendation == recommendation and feedback.notes == notes and stored == wanted
+    )
+
+
+def _apply(
+    feedback: Feedback,
+    recommendation: str,
+    notes: str,
+    ratings: Sequence[RatingView],
+    now: datetime,
+) -> None:
+    """Make ``feedback`` say this, updating rating rows in place (their ids keep their order)."""
+    rows = {row.skill_id: row for row in feedback.ratings}
+    for rating in ratings:
+        row = rows.pop(rating.skill_id, None)
+        if row is None:
+            feedback.ratings.append(_rating_row(rating))
+        else:
+            row.level = rating.level
+            row.evidence = rating.evidence
+    for row in rows.values():
+        feedback.ratings.remove(row)  # delete-orphan
+    feedback.recommendation = recommendation
+    feedback.notes = notes
+    feedback.updated_at = now
+
+
+def _rating_row(rating: RatingView) -> SkillRating:
+    return SkillRating(skill_id=rating.skill_id, level=rating.level, evidence=rating.evidence)
+
+
+def _mark_submitted(request: FeedbackRequest) -> None:
+    request.state = RequestState.SUBMITTED
+    request.next_action_at = None
+
+
+def _draft_for_update(session: Session, request_id: int) -> FeedbackDraft | None:
+    # FOR UPDATE: two pages saved at once merge one after the other (PostgreSQL;
+    # SQLite serialises every write transaction anyway).
+    return session.scalars(
+        sa.select(FeedbackDraft)
+        .where(FeedbackDraft.request_id == request_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def _delete_draft(session: Session, request_id: int) -> None:
+    # A bulk DELETE (it may be gone already: a concurrent submission deleted it),
+    # synchronised with the session, so a later get() does not return it.
+    session.execute(sa.delete(FeedbackDraft).where(FeedbackDraft.request_id == request_id))
+
+
+def _draft_ratings(draft: FeedbackDraft) -> dict[str, RatingView]:
+    ratings: dict[str, RatingView] = {}
+    for item in draft.ratings or ():
+        if not isinstance(item, Mapping) or not isinstance(item.get("skill_id"), str):
+            continue
+        level = item.get("level")
+        evidence = item.get("evidence")
+        ratings[item["skill_id"]] = RatingView(
+            skill_id=item["skill_id"],
+            level=level if isinstance(level, str) else None,
+            evidence=evidence if isinstance(evidence, str) else "",
+        )
+    return ratings
+
+
+def _ratings_json(ratings: Iterable[RatingView]) -> list[dict[str, Any]]:
+    return [{"skill_id": r.skill_id, "level": r.level, "evidence": r.evidence} for r in ratings]

@@ -1,0 +1,265 @@
+"""The sweep's form-DM work: claim the forms that are due, then record what Slack said.
+
+The sweep runs each step in a short transaction of its own and never holds one
+across a Slack call::
+
+    with factory.begin() as session:
+        due = claim_due_forms(session, now=now, policy=policy)
+    for form in due:
+        try:
+            channel, ts = send_form_dm(form)             # Slack
+        except SlackError as exc:
+            with factory.begin() as session:
+                record_form_failure(session, form.request.public_id, error=exc.code,
+                                    permanent=exc.code in PERMANENT_SLACK_ERRORS, now=now)
+        else:
+            with factory.begin() as session:
+                mark_form_sent(session, form.request.public_id, channel=channel, ts=ts,
+                               now=now, policy=policy)
+
+A claim moves the row's ``next_action_at`` a lease into the future, so no other
+sweep picks it up meanwhile and, if this process dies before recording the
+outcome, the form falls due again when the lease ends. Delivery is therefore at
+least once: a crash between Slack's answer and the commit of
+:func:`mark_form_sent`, or a Slack call outlasting the lease, can send a second
+DM (the second :func:`mark_form_sent` then returns False).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from storage.audit import record_audit
+from storage.models import Feedback, FeedbackRequest, Interview, RequestState
+from storage.policy import FeedbackPolicy
+from storage.queries import LIVE_INTERVIEW_STATES, form_contexts_for_requests
+from storage.views import FormContext
+
+__all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_MAX",
+    "PERMANENT_SLACK_ERRORS",
+    "claim_due_forms",
+    "form_backoff",
+    "mark_form_sent",
+    "record_form_failure",
+]
+
+#: Slack error codes that no retry will fix: the form is never retried, the
+#: error stays on the row for the recruiter.
+PERMANENT_SLACK_ERRORS: frozenset[str] = frozenset(
+    {
+        "user_not_found",
+        "channel_not_found",
+        "not_in_channel",
+        "account_inactive",
+        "cannot_dm_bot",
+    }
+)
+
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=1)
+
+_ERROR_MAX_CHARS = 255  # feedback_requests.last_error is VARCHAR(255)
+
+
+def form_backoff(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th consecutive failure: 30 s, 1 min, 2 min ... 1 h."""
+    if attempts < 1:
+        return timedelta(0)
+    # 30 s * 2**7 is past the cap already; never build a huge timedelta.
+    return min(BACKOFF_BASE * (1 << min(attempts - 1, 7)), BACKOFF_MAX)
+
+
+def claim_due_forms(
+    session: Session,
+    *,
+    now: datetime,
+    policy: FeedbackPolicy,
+    lease: timedelta = timedelta(minutes=2),
+    limit: int = 50,
+) -> list[FormContext]:
+    """Claim up to ``limit`` form DMs that are due, oldest first, and return what to send.
+
+    Due: the request is ``pending`` with ``next_action_at <= now``, and its
+    interview is scheduled or summarised (never cancelled or archived). Each row
+    is claimed with a conditional UPDATE that moves ``next_action_at`` to
+    ``now + lease`` only if the row is still as it was read, so two sweeps
+    never claim the same row; on PostgreSQL the read also skips rows another
+    sweep has locked (``FOR UPDATE SKIP LOCKED``) instead of waiting for them.
+    Commit the claim before calling Slack.
+    """
+    due = session.execute(_due_forms(now=now, limit=limit)).all()
+    until = now + lease
+    claimed = [
+        request_id
+        for request_id, seen in due
+        if seen is not None and _claim(session, request_id, seen=seen, until=until)
+    ]
+    if not claimed:
+        return []
+    rows = session.scalars(
+        sa.select(FeedbackRequest)
+        .where(FeedbackRequest.id.in_(claimed))
+        .options(
+            joinedload(FeedbackRequest.interview),
+            selectinload(FeedbackRequest.feedback).selectinload(Feedback.ratings),
+        )
+        .execution_options(populate_existing=True)
+    ).all()
+    by_id = {row.id: row for row in rows}
+    requests = [by_id[request_id] for request_id in claimed]
+    return form_contexts_for_requests(session, requests, policy=policy, now=now)
+
+
+def _due_forms(*, now: datetime, limit: int) -> sa.Select[int, datetime | None]:
+    # Filters on the (state, next_action_at) index first: history (submitted,
+    # form_sent, or pending without due work) is never scanned.
+    return (
+        sa.select(FeedbackRequest.id, FeedbackRequest.next_action_at)
+        .join(Interview, Interview.id == FeedbackRequest.interview_id)
+        .where(
+            FeedbackRequest.state == RequestState.PENDING,
+            FeedbackRequest.next_action_at <= now,
+            Interview.state.in_(LIVE_INTERVIEW_STATES),
+        )
+        .order_by(FeedbackRequest.next_action_at, FeedbackRequest.id)
+        .limit(limit)
+        .with_for_update(of=FeedbackRequest, skip_locked=True)
+    )
+
+
+def _claim(session: Session, request_id: int, *, seen: datetime, until: datetime) -> bool:
+    """Move one due row's ``next_action_at`` from ``seen`` to ``until``, if nobody else did."""
+    result = session.execute(
+        sa.update(FeedbackRequest)
+        .where(
+            FeedbackRequest.id == request_id,
+            FeedbackRequest.state == RequestState.PENDING,
+            FeedbackRequest.next_action_at == seen,
+        )
+        .values(next_action_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+def mark_form_sent(
+    session: Session,
+    public_id: str,
+    *,
+    channel: str,
+    ts: str,
+    now: datetime,
+    policy: FeedbackPolicy,
+) -> bool:
+    """Record that the form DM went out: ``pending`` -> ``form_sent``.
+
+    Stores the DM's channel and ts (to update it later), resets ``attempts`` and
+    ``last_error``, and sets ``next_action_at`` to when the first nudge would be
+    due (the interview's end + ``due_after``), or NULL if the interview was
+    cancelled or archived meanwhile. Audited as ``request.form_sent``.
+
+    Returns:
+        True if this call made the transition; False, changing nothing, for a
+        request already past ``pending`` (form sent, submitted, declined) or an
+        unknown ``public_id``.
+    """
+    request = session.scalars(
+        sa.select(FeedbackRequest)
+        .where(FeedbackRequest.public_id == public_id)
+        .options(joinedload(FeedbackRequest.interview))
+    ).one_or_none()
+    if request is None or request.state != RequestState.PENDING:
+        return False
+    interview = request.interview
+    live = interview.state in LIVE_INTERVIEW_STATES
+    result = session.execute(
+        sa.update(FeedbackRequest)
+        .where(FeedbackRequest.id == request.id, FeedbackRequest.state == RequestState.PENDING)
+        .values(
+            state=RequestState.FORM_SENT,
+            dm_channel=channel,
+            dm_ts=ts,
+            attempts=0,
+            last_error=None,
+            next_action_at=interview.ends_at + policy.due_after if live else None,
+        )
+    )
+    if _rowcount(result) != 1:
+        return False
+    record_audit(
+        session,
+        actor="system",
+        action="request.form_sent",
+        entity="request",
+        entity_id=request.id,
+        detail={"request": request.public_id, "interview": interview.id},
+        at=now,
+    )
+    return True
+
+
+def record_form_failure(
+    session: Session,
+    public_id: str,
+    *,
+    error: str,
+    permanent: bool,
+    now: datetime,
+) -> timedelta | None:
+    """Record a failed form DM on a ``pending`` request and decide when to retry.
+
+    ``error`` (Slack's error code, or a short description) is stored in
+    ``last_error``, truncated to 255 characters, and ``attempts`` counts up.
+    A permanent error (see :data:`PERMANENT_SLACK_ERRORS`) clears
+    ``next_action_at``, so the form is never retried, and is audited as
+    ``request.form_failed``; a transient one sets it to ``now`` plus
+    :func:`form_backoff` of the attempts so far.
+
+    Returns:
+        The backoff before the next attempt, or None when there is none: the
+        error is permanent, or the request is unknown or no longer pending
+        (then nothing changes).
+    """
+    request = session.scalars(
+        sa.select(FeedbackRequest).where(FeedbackRequest.public_id == public_id)
+    ).one_or_none()
+    if request is None or request.state != RequestState.PENDING:
+        return None
+    error = error[:_ERROR_MAX_CHARS]
+    attempts = request.attempts + 1
+    backoff = None if permanent else form_backoff(attempts)
+    result = session.execute(
+        sa.update(FeedbackRequest)
+        .where(FeedbackRequest.id == request.id, FeedbackRequest.state == RequestState.PENDING)
+        .values(
+            attempts=FeedbackRequest.attempts + 1,
+            last_error=error,
+            next_action_at=None if backoff is None else now + backoff,
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    if _rowcount(result) != 1:
+        return None
+    if permanent:
+        record_audit(
+            session,
+            actor="system",
+            action="request.form_failed",
+            entity="request",
+            entity_id=request.id,
+            detail={"request": request.public_id, "error": error},
+            at=now,
+        )
+    return backoff
+
+
+def _rowcount(result: object) -> int:
+    # Session.execute is typed as returning Result; DML returns a CursorResult.
+    assert isinstance(result, CursorResult)
+    return result.rowcount

@@ -19,13 +19,16 @@ from handlers.blocks.commands import build_help, build_list, build_notice
 from handlers.blocks.schedule_modal import build_schedule_modal
 from handlers.blocks.text import escape_mrkdwn
 from handlers.context import BotContext
+from handlers.feedback import update_form_dm
 from handlers.timezones import TimeZones
 from storage.queries import (
     CancelOutcome,
     cancel_interview,
     forms_for_interviewer,
     interviews_for_owner,
+    sent_forms_of_interview,
 )
+from storage.views import FormContext
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +52,11 @@ class CommandListeners:
         elif sub == "schedule":
             self._schedule(ack, client, user, str(command.get("trigger_id", "")))
         elif sub == "cancel":
-            self._reply(ack, *self._cancel(client, user, words[1:]))
+            text, blocks, cancelled = self._cancel(client, user, words[1:])
+            self._reply(ack, text, blocks)
+            # After the ack: the panel's DMs lose their buttons and say why.
+            for form in cancelled:
+                update_form_dm(client, form, self.timezones)
         else:
             self._reply(ack, *build_help())
 
@@ -82,20 +89,27 @@ class CommandListeners:
 
     def _cancel(
         self, client: WebClient, user: str, args: list[str]
-    ) -> tuple[str, list[dict[str, Any]]]:
+    ) -> tuple[str, list[dict[str, Any]], list[FormContext]]:
+        """The reply, and the sent forms whose DMs must now say the interview is off."""
         if not self.recruiters.includes(client, user):
-            return build_notice(RECRUITERS_ONLY.format(what="cancel interviews"))
+            return *build_notice(RECRUITERS_ONLY.format(what="cancel interviews")), []
         if len(args) != 1 or not args[0].lstrip("#").isdigit() or len(args[0]) > 12:
-            return build_notice(
-                "Usage: `/interview cancel &lt;id&gt;` (the id from `/interview list`)."
-            )
+            usage = "Usage: `/interview cancel &lt;id&gt;` (the id from `/interview list`)."
+            return *build_notice(usage), []
         interview_id = int(args[0].lstrip("#"))
+        now = self.ctx.now()
+        cancelled: list[FormContext] = []
         with self.ctx.session_factory.begin() as session:
-            outcome = cancel_interview(session, interview_id, actor=user, now=self.ctx.now())
+            outcome = cancel_interview(session, interview_id, actor=user, now=now)
+            if outcome is CancelOutcome.CANCELLED:
+                cancelled = sent_forms_of_interview(
+                    session, interview_id, policy=self.ctx.policy, now=now
+                )
         messages = {
             CancelOutcome.CANCELLED: "is cancelled; no forms or reminders will go out.",
             CancelOutcome.ALREADY_CANCELLED: "was already cancelled.",
             CancelOutcome.NOT_FOUND: "does not exist.",
             CancelOutcome.NOT_ALLOWED: "is already summarised or archived; it cannot be cancelled.",
         }
-        return build_notice(escape_mrkdwn(f"Interview {interview_id} {messages[outcome]}"))
+        notice = escape_mrkdwn(f"Interview {interview_id} {messages[outcome]}")
+        return *build_notice(notice), cancelled

@@ -404,6 +404,21 @@ def cancel_interview(
     return CancelOutcome.CANCELLED
 
 
+def sent_forms_of_interview(
+    session: Session, interview_id: int, *, policy: FeedbackPolicy, now: datetime
+) -> list[FormContext]:
+    """The interview's requests whose form DM went out, each as its own interviewer sees it.
+
+    For refreshing those DMs after the interview changes (e.g. it was cancelled).
+    """
+    requests = session.scalars(
+        sa.select(FeedbackRequest)
+        .where(FeedbackRequest.interview_id == interview_id, FeedbackRequest.dm_ts.is_not(None))
+        .order_by(FeedbackRequest.position, FeedbackRequest.id)
+    ).all()
+    return form_contexts_for_requests(session, requests, policy=policy, now=now)
+
+
 def _rowcount(result: object) -> int:
     # Session.execute is typed as returning Result; DML returns a CursorResult.
     assert isinstance(result, CursorResult)

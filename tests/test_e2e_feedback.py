@@ -22,7 +22,7 @@ from bot.config import AccessConfig, FileConfig
 from storage.models import AuditEvent, Feedback, FeedbackRequest, RequestState, SkillRating
 from tests import slackreq
 from tests.fakeslack import FakeSlack, running_fake
-from tests.harness import ServedBot, feedback_values
+from tests.harness import ServedBot, feedback_values, wait_for
 
 PANEL = {
     "U0AAA": ["system_design", "ml_workflows"],
@@ -368,3 +368,23 @@ def test_slack_failures_retry_with_backoff_and_permanent_errors_stop(served: Ser
     served.clock.advance(timedelta(hours=2))
     served.sweep()
     assert len([m for m in fake.messages]) == 3  # the abandoned one is never retried
+
+
+def test_cancelling_after_the_forms_went_out_updates_every_dm(served: ServedBot) -> None:
+    fake = served.fake
+    served.clock.now = served.clock.now.replace(hour=11)
+    served.sweep()
+    value = button(dm_of(fake, "U0CCC").blocks, "feedback_open")["value"]
+    with served.session_factory() as session:
+        interview_id = session.scalars(select(FeedbackRequest.interview_id)).first()
+    served.command("U0RECRUIT", f"cancel {interview_id}")
+    wait_for(lambda: len(fake.calls_to("chat.update")) == 4, what="4 DM updates")
+    for user in PANEL:
+        dm = dm_of(fake, user)
+        assert "no feedback needed" in json.dumps(dm.blocks).lower()
+        assert "feedback_open" not in json.dumps(dm.blocks)
+    # the old button, still on a phone's screen, explains instead of opening the form
+    served.click("U0CCC", "feedback_open", value)
+    notice = served.last_opened_view()
+    assert "cancelled" in json.dumps(notice)
+    assert notice.get("callback_id") is None

@@ -79,3 +79,34 @@ class InterviewProgress:
     expected: int  # panel members still expected (declined ones excluded)
     submitted: int
     missing: tuple[str, ...]  # Slack IDs of expected members who have not submitted
+
+
+@dataclass(frozen=True)
+class PanelistFeedback:
+    """One interviewer's submitted feedback, for the summary (never shown to other interviewers)."""
+
+    interviewer: str
+    focus_skills: tuple[str, ...]
+    recommendation: str | None
+    notes: str
+    ratings: tuple[RatingView, ...]
+    submitted_at: datetime
+    updated_at: datetime
+    late: bool  # first submitted after the summary was posted
+
+
+@dataclass(frozen=True)
+class SummaryData:
+    """Everything the hiring-channel summary shows, read in one transaction."""
+
+    interview: InterviewView
+    rubric: Rubric  # the pinned snapshot
+    expected: tuple[str, ...]  # interviewers expected to submit (not declined), panel order
+    feedback: tuple[PanelistFeedback, ...]  # submitted feedback, panel order
+    missing: tuple[str, ...]  # expected interviewers without feedback, panel order
+    summary_channel: str | None
+    summary_ts: str | None  # set once posted
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.missing)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Config
 from handlers.context import BotContext, utc_now
 from handlers.listeners import register_listeners
+from handlers.summary import SummaryWorker
 from handlers.sweep import Sweeper
 from handlers.timezones import TimeZones
 from rubric import RubricRegistry
@@ -92,8 +93,9 @@ def build_bot(
         logger=logging.getLogger("slack_bolt"),
     )
     timezones = TimeZones(ctx.default_tz)
-    register_listeners(app, ctx, timezones)
-    return Bot(app, ctx, client, timezones, Sweeper(ctx, client, timezones))
+    register_listeners(app, ctx, timezones, candidate_display=config.summary.candidate_display)
+    summaries = SummaryWorker(ctx, client, candidate_display=config.summary.candidate_display)
+    return Bot(app, ctx, client, timezones, Sweeper(ctx, client, timezones, summaries))
 
 
 def create_app(

@@ -105,6 +105,8 @@ class RemindersConfig(_Section):
 
 class SummaryConfig(_Section):
     deadline: Duration = timedelta(hours=48)
+    # initials: "A. L." instead of the candidate's name, for channels with broad membership
+    candidate_display: Literal["full", "initials"] = "full"
 
 
 class SchedulerConfig(_Section):

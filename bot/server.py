@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy.engine import Engine
+from waitress import wasyncore
 from waitress.server import create_server
 
 if TYPE_CHECKING:
@@ -56,6 +57,23 @@ class BotWsgiApp:
             )
             return [body]
         return self.slack(environ, start_response)
+
+
+def stop_http_server(server: BaseWSGIServer | MultiSocketServer, thread: threading.Thread) -> None:
+    """Stop a server whose ``run()`` loop is on ``thread``, from another thread.
+
+    The sockets are closed inside the loop's own thread (through waitress's
+    trigger), so the loop never polls a closed descriptor; then in-flight
+    requests get a few seconds to finish.
+    """
+    socket_map = getattr(server, "_map", None) or getattr(server, "map", {})
+    trigger = getattr(server, "trigger", None)
+    if trigger is not None and thread.is_alive():
+        trigger.pull_trigger(lambda: wasyncore.close_all(socket_map))
+        thread.join(timeout=10)
+    else:
+        wasyncore.close_all(socket_map)
+    server.task_dispatcher.shutdown(timeout=5)
 
 
 def make_http_server(

@@ -13,13 +13,16 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from storage.summaries import summary_for_viewer
 
 from handlers.access import Recruiters
 from handlers.blocks.commands import build_help, build_list, build_notice
 from handlers.blocks.schedule_modal import build_schedule_modal
+from handlers.blocks.summary import build_summary
 from handlers.blocks.text import escape_mrkdwn
 from handlers.context import BotContext
 from handlers.feedback import update_form_dm
+from handlers.summary import CandidateDisplay, consensus_of
 from handlers.timezones import TimeZones
 from storage.queries import (
     CancelOutcome,
@@ -38,10 +41,18 @@ RECRUITERS_ONLY = (
 
 
 class CommandListeners:
-    def __init__(self, ctx: BotContext, timezones: TimeZones, recruiters: Recruiters) -> None:
+    def __init__(
+        self,
+        ctx: BotContext,
+        timezones: TimeZones,
+        recruiters: Recruiters,
+        *,
+        candidate_display: CandidateDisplay = "full",
+    ) -> None:
         self.ctx = ctx
         self.timezones = timezones
         self.recruiters = recruiters
+        self.candidate_display = candidate_display
 
     def interview(self, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         user = str(command.get("user_id", ""))
@@ -49,6 +60,8 @@ class CommandListeners:
         sub = words[0].lower() if words else "help"
         if sub == "list":
             self._reply(ack, *self._list(client, user))
+        elif sub == "summary":
+            self._reply(ack, *self._summary(user, words[1:]))
         elif sub == "schedule":
             self._schedule(ack, client, user, str(command.get("trigger_id", "")))
         elif sub == "cancel":
@@ -73,6 +86,27 @@ class CommandListeners:
             owned = interviews_for_owner(session, user, now=now)
         tz = self.timezones.of(client, user)
         return build_list(open_forms=open_forms, owned=owned, tz=tz, now=now)
+
+    def _summary(self, user: str, args: list[str]) -> tuple[str, list[dict[str, Any]]]:
+        """The current summary, ephemeral, for the interview's recruiter and hiring lead only."""
+        if len(args) != 1 or not args[0].lstrip("#").isdigit() or len(args[0]) > 12:
+            return build_notice(
+                "Usage: `/interview summary &lt;id&gt;` (the id from `/interview list`)."
+            )
+        interview_id = int(args[0].lstrip("#"))
+        with self.ctx.session_factory.begin() as session:
+            data = summary_for_viewer(session, interview_id, user_id=user)
+        if data is None:
+            # Same answer whether it does not exist or is not theirs: ids reveal nothing.
+            return build_notice(f"No interview {interview_id} that you recruit for or lead.")
+        if not data.feedback:
+            return build_notice(f"No feedback has been submitted for interview {interview_id} yet.")
+        return build_summary(
+            data,
+            consensus_of(data),
+            candidate_display=self.candidate_display,
+            now=self.ctx.now(),
+        )
 
     def _schedule(self, ack: Ack, client: WebClient, user: str, trigger_id: str) -> None:
         if not self.recruiters.includes(client, user):

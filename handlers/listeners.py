@@ -13,10 +13,17 @@ from handlers.context import BotContext
 from handlers.feedback import FeedbackListeners
 from handlers.home import HomeListeners
 from handlers.schedule import ScheduleListeners
+from handlers.summary import CandidateDisplay
 from handlers.timezones import TimeZones
 
 
-def register_listeners(app: App, ctx: BotContext, timezones: TimeZones) -> None:
+def register_listeners(
+    app: App,
+    ctx: BotContext,
+    timezones: TimeZones,
+    *,
+    candidate_display: CandidateDisplay = "full",
+) -> None:
     feedback = FeedbackListeners(ctx, timezones)
     app.action(OPEN_ACTION)(feedback.open_form)
     app.action(EDIT_ACTION)(feedback.open_form)
@@ -24,7 +31,7 @@ def register_listeners(app: App, ctx: BotContext, timezones: TimeZones) -> None:
     app.view(FEEDBACK_CALLBACK)(feedback.submit_final)
 
     recruiters = Recruiters(ctx.recruiters)
-    commands = CommandListeners(ctx, timezones, recruiters)
+    commands = CommandListeners(ctx, timezones, recruiters, candidate_display=candidate_display)
     app.command("/interview")(commands.interview)
     app.view(SCHEDULE_CALLBACK)(ScheduleListeners(ctx, recruiters).submit)
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.blocks.form_dm import build_form_dm
 from handlers.context import BotContext
+from handlers.summary import SummaryReport, SummaryWorker
 from handlers.timezones import TimeZones
 from storage.forms import (
     PERMANENT_SLACK_ERRORS,
@@ -30,6 +31,7 @@ from storage.views import FormContext
 logger = logging.getLogger(__name__)
 
 BATCH = 50
+MAX_SUMMARY_ROUNDS = 10
 
 
 @dataclass
@@ -37,15 +39,23 @@ class SweepReport:
     forms_sent: int = 0
     forms_failed: int = 0
     forms_abandoned: int = 0  # permanent Slack errors, recorded on the row
+    summaries: SummaryReport = field(default_factory=SummaryReport)
 
 
 class Sweeper:
     """Runs sweeps; ``stop()`` makes a running sweep finish between units."""
 
-    def __init__(self, ctx: BotContext, client: WebClient, timezones: TimeZones) -> None:
+    def __init__(
+        self,
+        ctx: BotContext,
+        client: WebClient,
+        timezones: TimeZones,
+        summaries: SummaryWorker | None = None,
+    ) -> None:
         self.ctx = ctx
         self.client = client
         self.timezones = timezones
+        self.summaries = summaries or SummaryWorker(ctx, client)
         self._stopping = threading.Event()
 
     def stop(self) -> None:
@@ -63,6 +73,7 @@ class Sweeper:
                 self._send_form(form, report)
             if len(claimed) < BATCH:
                 break
+        self._run_summaries(report)
         if report.forms_sent or report.forms_failed or report.forms_abandoned:
             logger.info(
                 "sweep: %d form(s) sent, %d failed (will retry), %d abandoned",
@@ -71,6 +82,20 @@ class Sweeper:
                 report.forms_abandoned,
             )
         return report
+
+    def _run_summaries(self, report: SweepReport) -> None:
+        # A post makes its "finish" due at once, so claim again until nothing is due
+        # (bounded: work that keeps failing waits for its backoff, not this loop).
+        for _round in range(MAX_SUMMARY_ROUNDS):
+            if self._stopping.is_set():
+                return
+            jobs = self.summaries.claim(BATCH)
+            if not jobs:
+                return
+            for job in jobs:
+                if self._stopping.is_set():
+                    return  # unclaimed work comes back after its lease
+                self.summaries.run(job, report.summaries)
 
     def _send_form(self, form: FormContext, report: SweepReport) -> None:
         request = form.request

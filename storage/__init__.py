@@ -44,6 +44,7 @@ from storage.models import (
     RequestState,
     RubricVersion,
     SkillRating,
+    SummaryStep,
 )
 from storage.policy import FeedbackPolicy
 from storage.queries import (
@@ -55,18 +56,37 @@ from storage.queries import (
     interviews_for_owner,
 )
 from storage.rubric_versions import ensure_rubric_version, load_rubric_version
+from storage.summaries import (
+    SUMMARY_CHANNEL_ERRORS,
+    SUMMARY_CHANNEL_RETRY,
+    SummaryFailure,
+    SummaryJob,
+    SummaryKind,
+    changed_since_summary,
+    claim_due_summaries,
+    load_summary_data,
+    mark_summary_finished,
+    mark_summary_posted,
+    mark_summary_updated,
+    record_summary_failure,
+    summary_for_viewer,
+)
 from storage.types import UTCDateTime
 from storage.views import (
     FormContext,
     InterviewProgress,
     InterviewView,
     OwnFeedbackView,
+    PanelistFeedback,
     RatingView,
     RequestView,
+    SummaryData,
 )
 
 __all__ = [
     "PERMANENT_SLACK_ERRORS",
+    "SUMMARY_CHANNEL_ERRORS",
+    "SUMMARY_CHANNEL_RETRY",
     "AuditEvent",
     "Base",
     "CancelOutcome",
@@ -81,6 +101,7 @@ __all__ = [
     "InterviewState",
     "InterviewView",
     "OwnFeedbackView",
+    "PanelistFeedback",
     "RatingView",
     "RefusalReason",
     "RequestState",
@@ -88,11 +109,18 @@ __all__ = [
     "RubricVersion",
     "SkillRating",
     "SubmitOutcome",
+    "SummaryData",
+    "SummaryFailure",
+    "SummaryJob",
+    "SummaryKind",
+    "SummaryStep",
     "UTCDateTime",
     "alembic_config",
     "audit_events_for",
     "cancel_interview",
+    "changed_since_summary",
     "claim_due_forms",
+    "claim_due_summaries",
     "create_engine_for",
     "current_revision",
     "ensure_rubric_version",
@@ -105,13 +133,19 @@ __all__ = [
     "load_draft",
     "load_form_context",
     "load_rubric_version",
+    "load_summary_data",
     "make_session_factory",
     "mark_form_sent",
+    "mark_summary_finished",
+    "mark_summary_posted",
+    "mark_summary_updated",
     "normalize_url",
     "pending_revisions",
     "record_audit",
     "record_form_failure",
+    "record_summary_failure",
     "save_draft",
     "submit_feedback",
+    "summary_for_viewer",
     "upgrade",
 ]

@@ -22,9 +22,17 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from rubric import Rubric, UnknownIdError
 from storage.audit import record_audit
 from storage.editing import EditLock, FeedbackRefused, RefusalReason, edit_lock
-from storage.models import Feedback, FeedbackDraft, FeedbackRequest, RequestState, SkillRating
+from storage.models import (
+    Feedback,
+    FeedbackDraft,
+    FeedbackRequest,
+    Interview,
+    RequestState,
+    SkillRating,
+)
 from storage.policy import FeedbackPolicy
 from storage.queries import form_context_for_request, rubrics_for_versions
+from storage.summaries import note_feedback_change
 from storage.views import FormContext, RatingView
 
 __all__ = [
@@ -158,7 +166,10 @@ def submit_feedback(
     Evidence and notes are stored stripped of surrounding whitespace. The
     request becomes ``submitted`` with no due work, the draft is deleted, and
     the change is audited as ``feedback.submitted`` or ``feedback.edited``
-    (counts only, never text).
+    (counts only, never text). The interview's summary follows
+    (:func:`storage.summaries.note_feedback_change`): due now once the whole
+    panel has submitted, or with the first feedback after the deadline; to be
+    updated when the summary was posted already.
 
     Idempotent: answers identical to the stored ones return UNCHANGED and write
     nothing, even once the feedback is LOCKED (a replayed submission is not an
@@ -174,6 +185,10 @@ def submit_feedback(
             written when it raises.
     """
     request = _owned_request(session, public_id, user_id)
+    # Submissions for one interview take turns, and none overlaps a summary
+    # transition (those lock the row too): two last submissions then cannot both
+    # miss that the panel is complete, and an edit cannot slip in after the post.
+    _lock_interview(session, request.interview_id)
     rubric = _rubric(session, request)
     notes = notes.strip()
     given = _valid_ratings(rubric, ratings)
@@ -253,6 +268,14 @@ def submit_feedback(
         },
         at=now,
     )
+    note_feedback_change(
+        session,
+        request.interview,
+        feedback,
+        created=outcome == SubmitOutcome.CREATED,
+        policy=policy,
+        now=now,
+    )
     return outcome
 
 
@@ -276,6 +299,17 @@ def _owned_request(session: Session, public_id: str, user_id: str) -> FeedbackRe
     if request.interviewer != user_id:
         raise FeedbackRefused(RefusalReason.NOT_YOURS)
     return request
+
+
+def _lock_interview(session: Session, interview_id: int) -> None:
+    # FOR UPDATE on PostgreSQL (SQLite serialises write transactions anyway);
+    # populate_existing: the request's interview is re-read as it is now.
+    session.scalars(
+        sa.select(Interview)
+        .where(Interview.id == interview_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def _lock(

@@ -19,8 +19,9 @@ from rubric import RubricRegistry, rubric_digest
 from rubric.located_yaml import SourceError, SourceErrors
 from storage.audit import record_audit
 from storage.import_file import InterviewSpec, PanelMemberSpec
-from storage.models import FeedbackRequest, Interview, InterviewState, RequestState
+from storage.models import FeedbackRequest, Interview, InterviewState, RequestState, SummaryStep
 from storage.rubric_versions import ensure_rubric_version
+from storage.summaries import clear_summary_work, schedule_summary_post
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,10 @@ def _create(
     interview = Interview(
         **{name: getattr(spec, name) for name in _FIELDS},
         state=InterviewState.ARCHIVED if archived else InterviewState.SCHEDULED,
+        # The summary is posted at the deadline, or sooner once the whole panel
+        # has submitted (storage.summaries); history gets none.
+        summary_pending=None if archived else SummaryStep.POST,
+        summary_due_at=None if archived else spec.ends_at + timings.summary_deadline,
     )
     _pin_rubric(session, interview, registry, spec.rubric_id)
     due = None if archived else spec.ends_at + timings.form_delay
@@ -219,6 +224,14 @@ def _update(
         interview.state = InterviewState.ARCHIVED
     detail: dict[str, Any] = {"source": spec.where, "changed": changed}
     detail.update(_sync_panel(interview, spec, timings, archived))
+    session.flush()
+    if interview.state == InterviewState.ARCHIVED:
+        clear_summary_work(interview)
+    else:
+        # Its end or its panel may have changed: when is the summary due now?
+        schedule_summary_post(
+            session, interview, summary_deadline=timings.summary_deadline, now=now
+        )
     session.flush()
     record_audit(
         session,

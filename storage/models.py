@@ -38,6 +38,7 @@ __all__ = [
     "RequestState",
     "RubricVersion",
     "SkillRating",
+    "SummaryStep",
     "new_public_id",
     "utcnow",
 ]
@@ -71,6 +72,14 @@ class InterviewState(enum.StrEnum):
     SUMMARISED = "summarised"
     # Imported after its summary deadline had passed: kept as history, nothing is sent.
     ARCHIVED = "archived"
+
+
+class SummaryStep(enum.StrEnum):
+    """The next unit of work on an interview's hiring-channel summary (see storage.summaries)."""
+
+    POST = "post"  # post the summary message
+    FINISH = "finish"  # its thread: one reply per interviewer, then the heatmap
+    UPDATE = "update"  # feedback arrived or changed after the post: update the message
 
 
 class RequestState(enum.StrEnum):
@@ -118,6 +127,28 @@ class Interview(Base):
         sa.CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
         # An import identifies rows without external_id by this triple.
         sa.Index(None, "candidate", "role", "starts_at"),
+        # The summary sweep's lookup: live interviews whose summary work is due.
+        sa.Index(None, "state", "summary_due_at"),
+        # The summary's bookkeeping (storage.summaries); literal copies in migration 0003.
+        sa.CheckConstraint("summary_attempts >= 0", name="summary_attempts_non_negative"),
+        sa.CheckConstraint(
+            "(summary_channel IS NULL AND summary_ts IS NULL AND summary_posted_at IS NULL"
+            " AND summary_updated_at IS NULL AND summary_seq IS NULL"
+            " AND summary_posted_seq IS NULL)"
+            " OR (summary_channel IS NOT NULL AND summary_ts IS NOT NULL"
+            " AND summary_posted_at IS NOT NULL AND summary_updated_at IS NOT NULL"
+            " AND summary_seq IS NOT NULL AND summary_posted_seq IS NOT NULL)",
+            name="summary_posted_together",
+        ),
+        sa.CheckConstraint(
+            "summary_pending IS NULL"
+            " OR (summary_pending = 'post' AND summary_ts IS NULL)"
+            " OR (summary_pending IN ('finish', 'update') AND summary_ts IS NOT NULL)",
+            name="summary_step_fits_message",
+        ),
+        sa.CheckConstraint(
+            "summary_due_at IS NULL OR summary_pending IS NOT NULL", name="summary_due_needs_step"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -141,6 +172,36 @@ class Interview(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    # The hiring-channel summary (storage.summaries). The next unit of work, NULL if none:
+    summary_pending: Mapped[SummaryStep | None] = mapped_column(
+        _str_enum(SummaryStep, "summary_step")
+    )
+    # When the sweep should look at it next: the deadline, now, a retry after a failure,
+    # or the end of a claim's lease. NULL: nothing to do, or a summary that waits for its
+    # first feedback. Indexed with the state (the sweep's lookup).
+    summary_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Feedback changes are numbered per interview, under the interview's row lock, so
+    # "changed since the message" never depends on clocks: feedback_seq counts every
+    # creation or edit of this interview's feedback (Feedback.seq is its last one).
+    feedback_seq: Mapped[int] = mapped_column(default=0)
+    # feedback_seq when the pending unit was claimed; NULL once it is recorded (done or
+    # failed). While set, a 'post' is in flight: nothing makes it due before its lease ends.
+    summary_claimed_seq: Mapped[int | None] = mapped_column()
+    # Consecutive failed Slack calls for the pending unit, for backoff; 0 after a success.
+    summary_attempts: Mapped[int] = mapped_column(default=0)
+    summary_error: Mapped[str | None] = mapped_column(sa.String(255))
+    # The recruiter was told the bot cannot post in the hiring channel (at most once).
+    summary_notified: Mapped[bool] = mapped_column(default=False)
+    # The posted message: where, when it was posted and last brought up to date.
+    summary_channel: Mapped[str | None] = mapped_column(sa.String(32))
+    summary_ts: Mapped[str | None] = mapped_column(sa.String(32))
+    summary_posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    summary_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The feedback changes it reflects (every Feedback.seq up to this), now and when posted
+    # (feedback first given after that is late).
+    summary_seq: Mapped[int | None] = mapped_column()
+    summary_posted_seq: Mapped[int | None] = mapped_column()
 
     rubric_snapshot: Mapped[RubricVersion] = relationship()
     requests: Mapped[list[FeedbackRequest]] = relationship(
@@ -212,6 +273,9 @@ class Feedback(Base):
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The interview's feedback_seq at this feedback's creation and at its last change.
+    first_seq: Mapped[int] = mapped_column(default=0)
+    seq: Mapped[int] = mapped_column(default=0)
 
     request: Mapped[FeedbackRequest] = relationship(back_populates="feedback")
     ratings: Mapped[list[SkillRating]] = relationship(

@@ -371,6 +371,7 @@ def cancel_interview(
     """Cancel a scheduled interview: no form, reminder or summary is sent for it any more.
 
     Its requests keep their state and lose their due work (``next_action_at``
+    NULL), and so does its summary (``summary_pending`` and ``summary_due_at``
     NULL); audited as ``interview.cancelled``. Idempotent: cancelling again
     returns ALREADY_CANCELLED and changes nothing. A summarised or archived
     interview is NOT_ALLOWED. Whether ``actor`` may cancel is the caller's call.
@@ -378,7 +379,14 @@ def cancel_interview(
     result = session.execute(
         sa.update(Interview)
         .where(Interview.id == interview_id, Interview.state == InterviewState.SCHEDULED)
-        .values(state=InterviewState.CANCELLED, updated_at=now)
+        .values(
+            state=InterviewState.CANCELLED,
+            updated_at=now,
+            # No summary either (one being posted right now is not recorded).
+            summary_pending=None,
+            summary_due_at=None,
+            summary_claimed_seq=None,
+        )
     )
     if _rowcount(result) != 1:
         state = session.scalar(sa.select(Interview.state).where(Interview.id == interview_id))

@@ -92,7 +92,13 @@ class FakeSlack:
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "usergroups.users.list": self._usergroup_members,
+            "files.getUploadURLExternal": self._upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }
+        self.pending_uploads: dict[str, dict[str, Any]] = {}
+        self.uploads: list[
+            dict[str, Any]
+        ] = []  # completed: file_id, filename, content, channel, thread_ts
         self.usergroups: dict[str, list[str]] = {}
 
     # -- workspace ---------------------------------------------------------
@@ -143,6 +149,47 @@ class FakeSlack:
         if group not in self.usergroups:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": self.usergroups[group]}
+
+    def _upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        file_id = f"F{next(self._ids):08d}"
+        self.pending_uploads[file_id] = {
+            "file_id": file_id,
+            "filename": args.get("filename"),
+            "length": int(args.get("length") or 0),
+            "content": None,
+        }
+        return {
+            "ok": True,
+            "file_id": file_id,
+            "upload_url": f"{self.url[: -len('api/')]}upload/{file_id}",
+        }
+
+    def receive_upload(self, file_id: str, content: bytes) -> int:
+        with self._lock:
+            pending = self.pending_uploads.get(file_id)
+            if pending is None:
+                return 404
+            pending["content"] = content
+            return 200
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        files = json.loads(files) if isinstance(files, str) else list(files or [])
+        done = []
+        for entry in files:
+            pending = self.pending_uploads.pop(str(entry.get("id")), None)
+            if pending is None or pending["content"] is None:
+                return {"ok": False, "error": "file_not_found"}
+            self.uploads.append(
+                {
+                    **pending,
+                    "title": entry.get("title"),
+                    "channel": args.get("channel_id"),
+                    "thread_ts": args.get("thread_ts"),
+                }
+            )
+            done.append({"id": pending["file_id"], "title": entry.get("title")})
+        return {"ok": True, "files": done}
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         users = str(args.get("users", ""))
@@ -298,6 +345,14 @@ class FakeSlack:
             def _handle(self) -> None:
                 parts = urlsplit(self.path)
                 method = parts.path.rsplit("/", 1)[-1]
+                if parts.path.startswith("/upload/"):
+                    length = int(self.headers.get("Content-Length") or 0)
+                    status = fake.receive_upload(method, self.rfile.read(length))
+                    self.send_response(status)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"OK")
+                    return
                 args: dict[str, Any] = dict(parse_qsl(parts.query))
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""

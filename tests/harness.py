@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import Bot, build_bot
 from bot.config import Config, FileConfig, Secrets
-from bot.server import BotWsgiApp, make_http_server
+from bot.server import BotWsgiApp, make_http_server, stop_http_server
 from bot.slack_client import create_web_client
 from rubric import RubricRegistry
 from storage.import_file import parse_import_file
@@ -80,8 +80,7 @@ class ServedBot:
         return f"http://127.0.0.1:{self.port}"
 
     def close(self) -> None:
-        self.server.close()
-        self._thread.join(timeout=10)
+        stop_http_server(self.server, self._thread)
 
     # -- scheduling and time ----------------------------------------------------
     def import_file(self, path: Path, registry: RubricRegistry | None = None) -> list[int]:
@@ -133,6 +132,30 @@ class ServedBot:
         wait_for(
             lambda: len(self.fake.calls_to("chat.update")) >= before + updates, what="chat.update"
         )
+        return reply
+
+    def give_feedback(
+        self,
+        user: str,
+        ratings: dict[str, tuple[str | None, str]],
+        *,
+        recommendation: str,
+        notes: str = "",
+    ) -> slackreq.Reply:
+        """Click the DM's Give feedback button, fill in the modal, submit; wait for the DM update."""
+        dm = [m for m in self.fake.messages if m.channel == user][-1]
+        value = next(
+            element["value"]
+            for block in dm.blocks
+            for element in [block.get("accessory"), *block.get("elements", [])]
+            if isinstance(element, dict)
+            and element.get("action_id") in ("feedback_open", "feedback_edit")
+        )
+        self.click(user, "feedback_open", value)
+        values = feedback_values(ratings, recommendation=recommendation, notes=notes)
+        reply = self.submit_and_settle(user, self.last_opened_view(), values)
+        assert reply.status == 200
+        assert not reply.body or not reply.json(), reply.body[:300]
         return reply
 
     def open_home(self, user: str) -> dict[str, Any]:

@@ -65,7 +65,7 @@ def test_help_is_ephemeral_and_lists_the_subcommands(
     reply = run(commands, client, "U0OTHER", "")
     assert reply["response_type"] == "ephemeral"
     text = json.dumps(reply["blocks"])
-    for sub in ("help", "list", "schedule", "cancel"):
+    for sub in ("help", "list", "summary", "schedule", "cancel"):
         assert f"/interview {sub}" in text
 
 

@@ -130,7 +130,7 @@ def test_0002_backfills_existing_rows_and_downgrades(db_url: str) -> None:
         with engine.begin() as conn:
             _fill_0001(conn)
 
-        upgrade(engine)
+        upgrade(engine, "0002")
         assert current_revision(engine) == "0002"
         with engine.connect() as conn:
             rows = conn.execute(
@@ -203,7 +203,7 @@ def test_0002_refuses_to_copy_tables_with_sqlite_foreign_keys_on(tmp_path: Path)
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM feedback")).scalar() == 1
 
-        upgrade(engine)  # the supported way
+        upgrade(engine, "0002")  # the supported way
         assert current_revision(engine) == "0002"
         with engine.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM feedback")).scalar() == 1

@@ -14,6 +14,7 @@ COMMAND = "/interview"
 SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("help", "show this help"),
     ("list", "your pending feedback, and the interviews you recruit for or lead"),
+    ("summary <id>", "the panel's current summary (the interview's recruiter and hiring lead)"),
     ("schedule", "schedule an interview (recruiters)"),
     ("cancel <id>", "cancel an interview by its ID from `/interview list` (recruiters)"),
 )

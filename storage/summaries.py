@@ -1,0 +1,791 @@
+"""The hiring-channel summary: when it is due, claiming its work, recording what Slack said.
+
+An interview's summary goes through up to three units of work, named by
+``interviews.summary_pending`` and due at ``interviews.summary_due_at``:
+
+``post``
+    Post the summary message. Due as soon as every expected panel member (every
+    request not ``declined``) has submitted; at ``summary.deadline`` after the
+    interview's end if at least one has (a partial summary naming who is
+    missing); never with no feedback at all: then it waits (``summary_due_at``
+    NULL) until the first feedback arrives. :func:`mark_summary_posted` records
+    the message and makes the interview ``summarised``.
+``finish``
+    The thread under the message: one reply per interviewer, then the heatmap.
+    A unit of its own, so a crash between the post and the replies loses
+    nothing and never reposts the summary.
+``update``
+    Feedback was submitted or edited after the message was posted:
+    ``chat.update`` the same message, then a thread reply saying what changed
+    (:func:`changed_since_summary`) with the changed interviewers' replies.
+
+Every creation or edit of an interview's feedback is numbered
+(``interviews.feedback_seq``, ``feedback.seq``; ``feedback.first_seq`` for its
+creation) under the interview's row lock, so what a message reflects never
+depends on clocks, which may stand still (tests, the demo) or disagree (several
+replicas). Claiming a unit notes the number reached (``summary_claimed_seq``);
+the data is read after the claim, so the message reflects at least that much,
+and recording the unit stores it as ``summary_seq``. A change numbered above
+``summary_seq`` is what an ``update`` brings in; feedback first given after the
+posted message (``first_seq > summary_posted_seq``) is *late*, and shown as such.
+
+The sweep runs each step in a short transaction of its own and never holds one
+across a Slack call::
+
+    with factory.begin() as session:
+        jobs = claim_due_summaries(session, now=now, policy=policy)
+    for job in jobs:                     # e.g. job.kind == "post"
+        with factory.begin() as session:
+            data = load_summary_data(session, job.interview_id)
+        try:
+            channel, ts = post_summary(data)                  # Slack
+        except SlackError as exc:
+            with factory.begin() as session:
+                failure = record_summary_failure(session, job.interview_id,
+                                                 error=exc.code, now=now)
+            if failure.notify_recruiter:
+                ...                      # DM the recruiter how to invite the bot
+        else:
+            with factory.begin() as session:
+                mark_summary_posted(session, job.interview_id, channel=channel, ts=ts,
+                                    now=now)
+
+A claim moves ``summary_due_at`` a lease into the future with a conditional
+UPDATE (and, on PostgreSQL, reads with ``FOR UPDATE SKIP LOCKED``), so two
+sweeps never claim the same unit, and a unit whose sweep died falls due again
+when the lease ends. While a ``post`` is claimed (``summary_claimed_seq`` set),
+nothing makes it due again before its lease ends, so one interview never gets
+two summary messages unless a Slack call outlasts the lease or a process dies
+between Slack's answer and the commit of :func:`mark_summary_posted` (delivery
+is at least once, as for the form DMs).
+
+Decisions:
+
+* Feedback that arrives while ``finish`` is pending keeps ``finish`` pending:
+  the finish renders its replies from the latest feedback anyway, and
+  :func:`mark_summary_finished` then moves on to ``update`` when anything
+  changed after the data of the post was read, so the message itself catches
+  up. A finish that skips the interviewers of :func:`changed_since_summary`
+  leaves their replies to that update, and no reply is posted twice.
+* A change between a claim and the read of the data is shown by that unit and
+  still counted as not shown: at worst one ``update`` more than needed, never
+  one too few.
+* A failed unit keeps its kind. Transient errors back off as the form DMs do
+  (:func:`storage.forms.form_backoff`); ``not_in_channel`` and
+  ``channel_not_found`` are retried every :data:`SUMMARY_CHANNEL_RETRY` and
+  ask the caller to tell the recruiter, once per interview.
+* The deadline is configuration: the claim (and every transition) computes it
+  from the ``policy`` it is given, so a changed ``summary.deadline`` applies to
+  interviews already scheduled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import flag_modified
+
+from storage.audit import record_audit
+from storage.forms import form_backoff
+from storage.models import (
+    Feedback,
+    FeedbackRequest,
+    Interview,
+    InterviewState,
+    RequestState,
+    SummaryStep,
+)
+from storage.policy import FeedbackPolicy
+from storage.queries import LIVE_INTERVIEW_STATES, interview_view, rubrics_for_versions
+from storage.views import PanelistFeedback, RatingView, SummaryData
+
+__all__ = [
+    "SUMMARY_CHANNEL_ERRORS",
+    "SUMMARY_CHANNEL_RETRY",
+    "SummaryFailure",
+    "SummaryJob",
+    "SummaryKind",
+    "changed_since_summary",
+    "claim_due_summaries",
+    "load_summary_data",
+    "mark_summary_finished",
+    "mark_summary_posted",
+    "mark_summary_updated",
+    "record_summary_failure",
+    "summary_for_viewer",
+]
+
+SummaryKind = Literal["post", "finish", "update"]
+
+#: Slack errors only a person can fix (invite the bot, fix the channel): retried
+#: every :data:`SUMMARY_CHANNEL_RETRY`, and the recruiter is told once.
+SUMMARY_CHANNEL_ERRORS: frozenset[str] = frozenset({"not_in_channel", "channel_not_found"})
+
+SUMMARY_CHANNEL_RETRY = timedelta(hours=6)
+
+_ERROR_MAX_CHARS = 255  # interviews.summary_error is VARCHAR(255)
+
+_KINDS: dict[SummaryStep, SummaryKind] = {
+    SummaryStep.POST: "post",
+    SummaryStep.FINISH: "finish",
+    SummaryStep.UPDATE: "update",
+}
+
+
+@dataclass(frozen=True)
+class SummaryJob:
+    """One claimed unit of summary work."""
+
+    interview_id: int
+    kind: SummaryKind
+
+
+@dataclass(frozen=True)
+class SummaryFailure:
+    """What :func:`record_summary_failure` decided.
+
+    Attributes:
+        retry_at: when the same unit falls due again.
+        notify_recruiter: tell the recruiter the bot cannot post in the hiring
+            channel (and how to invite it); True at most once per interview.
+        recorded: False if nothing was pending (the interview is unknown, was
+            cancelled or archived meanwhile, or the unit was recorded already):
+            nothing changed, nothing will be retried.
+    """
+
+    retry_at: datetime
+    notify_recruiter: bool
+    recorded: bool = True
+
+
+# ---------------------------------------------------------------------------
+# When a summary is due
+
+
+def _post_ready(
+    *, expected: int, submitted: int, ends_at: datetime, deadline: timedelta, now: datetime
+) -> bool:
+    """May the summary be posted now? Never without feedback."""
+    return submitted > 0 and (submitted >= expected or now >= ends_at + deadline)
+
+
+def _post_due(
+    *, expected: int, submitted: int, ends_at: datetime, deadline: timedelta, now: datetime
+) -> datetime | None:
+    """When a summary not posted yet falls due, seen at ``now``.
+
+    ``now`` when it may be posted (:func:`_post_ready`); else its deadline, which
+    is ahead; else None: the deadline passed with no feedback, and the first
+    feedback makes it due.
+    """
+    if _post_ready(
+        expected=expected, submitted=submitted, ends_at=ends_at, deadline=deadline, now=now
+    ):
+        return now
+    if now < ends_at + deadline:
+        return ends_at + deadline
+    return None
+
+
+def _panel_counts(
+    session: Session, interview_ids: Iterable[int], *, given_by: int | None = None
+) -> dict[int, tuple[int, int]]:
+    """``(expected, submitted)`` per interview, in one query.
+
+    Expected: requests not declined. Submitted: those of them with feedback
+    (given by change number ``given_by``, if set). Interviews without requests
+    are absent: read them as ``(0, 0)``.
+    """
+    ids = set(interview_ids)
+    if not ids:
+        return {}
+    given: sa.ColumnElement[bool] = Feedback.id.is_not(None)
+    if given_by is not None:
+        given = sa.and_(given, Feedback.first_seq <= given_by)
+    rows = session.execute(
+        sa.select(
+            FeedbackRequest.interview_id,
+            sa.func.count(FeedbackRequest.id),
+            sa.func.count(sa.case((given, FeedbackRequest.id))),
+        )
+        .outerjoin(Feedback, Feedback.request_id == FeedbackRequest.id)
+        .where(
+            FeedbackRequest.interview_id.in_(ids),
+            FeedbackRequest.state != RequestState.DECLINED,
+        )
+        .group_by(FeedbackRequest.interview_id)
+    )
+    return {interview_id: (expected, submitted) for interview_id, expected, submitted in rows}
+
+
+def schedule_summary_post(
+    session: Session, interview: Interview, *, summary_deadline: timedelta, now: datetime
+) -> None:
+    """Set a scheduled interview's summary to ``post``, due when :func:`_post_due` says.
+
+    For :mod:`storage.interviews` after an import changed an interview (its end,
+    its panel, or it came back from the archive). A ``post`` in flight (claimed)
+    keeps its lease. Flush the interview's panel first.
+    """
+    if interview.summary_claimed_seq is not None and interview.summary_pending is not None:
+        return
+    counts = _panel_counts(session, [interview.id]).get(interview.id, (0, 0))
+    interview.summary_pending = SummaryStep.POST
+    interview.summary_due_at = _post_due(
+        expected=counts[0],
+        submitted=counts[1],
+        ends_at=interview.ends_at,
+        deadline=summary_deadline,
+        now=now,
+    )
+    interview.summary_attempts = 0
+    interview.summary_error = None
+
+
+def clear_summary_work(interview: Interview) -> None:
+    """No summary work for this interview any more (cancelled, or archived as history)."""
+    interview.summary_pending = None
+    interview.summary_due_at = None
+    interview.summary_claimed_seq = None
+
+
+def note_feedback_change(
+    session: Session,
+    interview: Interview,
+    feedback: Feedback,
+    *,
+    created: bool,
+    policy: FeedbackPolicy,
+    now: datetime,
+) -> None:
+    """Number a feedback change and keep the summary's due time right.
+
+    Called by :func:`storage.feedback.submit_feedback` after ``feedback`` was
+    created or changed (never for an unchanged resubmission), with
+    ``interview``'s row locked: changes are numbered in the order they commit,
+    and two last submissions cannot both miss that the panel is complete.
+
+    * Not posted yet (``post``): due now if it may be posted now (the panel is
+      complete, or the deadline passed and this is the first feedback), unless
+      it is due already, claimed (a post in flight keeps its lease) or waiting
+      to retry after a failure (it reads the latest feedback when it runs).
+    * Posted, nothing pending: ``update``, due now.
+    * Posted, ``finish`` or ``update`` pending: unchanged; recording that unit
+      compares the change numbers and goes on to ``update`` if needed.
+    """
+    interview.feedback_seq += 1
+    feedback.seq = interview.feedback_seq
+    if created:
+        feedback.first_seq = interview.feedback_seq
+    # Written as it is, so numbering is not an edit (no onupdate of updated_at).
+    flag_modified(feedback, "updated_at")
+    session.flush()
+
+    if interview.state == InterviewState.SCHEDULED and interview.summary_pending is None:
+        # Not scheduled through an import (which always sets it): a summary is owed.
+        interview.summary_pending = SummaryStep.POST
+    if interview.summary_pending == SummaryStep.POST:
+        if interview.state != InterviewState.SCHEDULED:
+            return
+        if interview.summary_claimed_seq is not None or interview.summary_attempts > 0:
+            return
+        due = interview.summary_due_at
+        if due is not None and due <= now:
+            return
+        expected, submitted = _panel_counts(session, [interview.id]).get(interview.id, (0, 0))
+        if _post_ready(
+            expected=expected,
+            submitted=submitted,
+            ends_at=interview.ends_at,
+            deadline=policy.summary_deadline,
+            now=now,
+        ):
+            interview.summary_due_at = now
+        elif due is None and now < interview.ends_at + policy.summary_deadline:
+            interview.summary_due_at = interview.ends_at + policy.summary_deadline
+        session.flush()
+        return
+    if (
+        interview.summary_pending is None
+        and interview.state == InterviewState.SUMMARISED
+        and interview.summary_ts is not None
+    ):
+        interview.summary_pending = SummaryStep.UPDATE
+        interview.summary_due_at = now
+        interview.summary_claimed_seq = None
+        interview.summary_attempts = 0
+        interview.summary_error = None
+        session.flush()
+
+
+# ---------------------------------------------------------------------------
+# Claiming
+
+
+def claim_due_summaries(
+    session: Session,
+    *,
+    now: datetime,
+    policy: FeedbackPolicy,
+    lease: timedelta = timedelta(minutes=2),
+    limit: int = 20,
+) -> list[SummaryJob]:
+    """Claim up to ``limit`` units of summary work that are due, oldest first.
+
+    Due: ``summary_pending`` set, ``summary_due_at <= now``, the interview
+    scheduled or summarised. A ``post`` is claimed only if it may be posted now
+    (every expected member submitted, or the deadline passed with at least one
+    feedback); otherwise it is moved to its deadline, or, past the deadline with
+    no feedback, to no due time at all (the first feedback makes it due), and
+    not returned. Each unit is claimed with a conditional UPDATE that moves
+    ``summary_due_at`` to ``now + lease`` only if the row is still as it was
+    read; on PostgreSQL the read also skips rows another transaction has locked
+    (``FOR UPDATE SKIP LOCKED``). Commit the claim before calling Slack.
+    """
+    due = session.execute(
+        sa.select(
+            Interview.id, Interview.summary_pending, Interview.summary_due_at, Interview.ends_at
+        )
+        .where(
+            Interview.summary_due_at <= now,
+            Interview.summary_pending.is_not(None),
+            Interview.state.in_(LIVE_INTERVIEW_STATES),
+        )
+        .order_by(Interview.summary_due_at, Interview.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    counts = _panel_counts(
+        session, (row.id for row in due if row.summary_pending == SummaryStep.POST)
+    )
+    until = now + lease
+    jobs: list[SummaryJob] = []
+    for interview_id, step, seen, ends_at in due:
+        if step is None or seen is None:  # pragma: no cover - excluded by the query
+            continue
+        if step == SummaryStep.POST:
+            expected, submitted = counts.get(interview_id, (0, 0))
+            when = _post_due(
+                expected=expected,
+                submitted=submitted,
+                ends_at=ends_at,
+                deadline=policy.summary_deadline,
+                now=now,
+            )
+            if when is None or when > now:
+                # Not yet: look again at the deadline, or (None) when the first feedback comes.
+                _move(session, interview_id, step, seen=seen, to=when)
+                continue
+        if _move(session, interview_id, step, seen=seen, to=until, claim=True):
+            jobs.append(SummaryJob(interview_id=interview_id, kind=_KINDS[step]))
+    return jobs
+
+
+def _move(
+    session: Session,
+    interview_id: int,
+    step: SummaryStep,
+    *,
+    seen: datetime,
+    to: datetime | None,
+    claim: bool = False,
+) -> bool:
+    """Move one due unit from ``seen`` to ``to``, if nobody else moved it meanwhile.
+
+    A claim notes the feedback change number reached; otherwise any stale claim
+    (its lease ended) is dropped.
+    """
+    result = session.execute(
+        sa.update(Interview)
+        .where(
+            Interview.id == interview_id,
+            Interview.summary_pending == step,
+            Interview.summary_due_at == seen,
+        )
+        .values(summary_due_at=to, summary_claimed_seq=Interview.feedback_seq if claim else None)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+# ---------------------------------------------------------------------------
+# Reading
+
+
+def load_summary_data(session: Session, interview_id: int) -> SummaryData:
+    """Everything the summary shows, read now, in two or three queries.
+
+    The rubric is the interview's pinned snapshot. Expected interviewers are the
+    panel's requests not declined, in panel order; ``feedback`` is theirs that
+    was submitted (ratings in rubric order), each marked ``late`` if first
+    given after the summary's message was posted; ``missing`` the rest.
+
+    Raises:
+        KeyError: no interview has this id.
+    """
+    interview = session.scalars(
+        sa.select(Interview)
+        .where(Interview.id == interview_id)
+        .options(
+            selectinload(Interview.requests)
+            .selectinload(FeedbackRequest.feedback)
+            .selectinload(Feedback.ratings)
+        )
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if interview is None:
+        raise KeyError(f"no interview with id {interview_id}")
+    rubric = rubrics_for_versions(session, [interview.rubric_version_id])[
+        interview.rubric_version_id
+    ]
+    order = {skill.id: index for index, skill in enumerate(rubric.skills)}
+    posted_seq = interview.summary_posted_seq
+    panel = sorted(interview.requests, key=lambda r: (r.position, r.id))
+    expected = [r for r in panel if r.state != RequestState.DECLINED]
+    feedback: list[PanelistFeedback] = []
+    missing: list[str] = []
+    for request in expected:
+        given = request.feedback
+        if given is None:
+            missing.append(request.interviewer)
+            continue
+        ratings = sorted(given.ratings, key=lambda r: (order.get(r.skill_id, len(order)), r.id))
+        feedback.append(
+            PanelistFeedback(
+                interviewer=request.interviewer,
+                focus_skills=tuple(request.focus_skills),
+                recommendation=given.recommendation,
+                notes=given.notes,
+                ratings=tuple(
+                    RatingView(skill_id=r.skill_id, level=r.level, evidence=r.evidence)
+                    for r in ratings
+                ),
+                submitted_at=given.submitted_at,
+                updated_at=given.updated_at,
+                late=posted_seq is not None and given.first_seq > posted_seq,
+            )
+        )
+    return SummaryData(
+        interview=interview_view(interview),
+        rubric=rubric,
+        expected=tuple(r.interviewer for r in expected),
+        feedback=tuple(feedback),
+        missing=tuple(missing),
+        summary_channel=interview.summary_channel,
+        summary_ts=interview.summary_ts,
+    )
+
+
+def summary_for_viewer(session: Session, interview_id: int, *, user_id: str) -> SummaryData | None:
+    """The summary as it stands, for ``/interview summary``: its recruiter and hiring lead only.
+
+    Available at any time, before the deadline too, except to a recruiter or
+    hiring lead who also sits on the panel (and has not declined) while the
+    summary is not posted: seeing the others' feedback would break the panel's
+    independence. None for anyone else, and for an unknown interview (the two
+    are indistinguishable, so ids reveal nothing).
+    """
+    interview = session.get(Interview, interview_id)
+    if interview is None or user_id not in (interview.recruiter, interview.hiring_lead):
+        return None
+    if interview.summary_posted_at is None:
+        on_panel = session.scalar(
+            sa.select(
+                sa.exists().where(
+                    FeedbackRequest.interview_id == interview_id,
+                    FeedbackRequest.interviewer == user_id,
+                    FeedbackRequest.state != RequestState.DECLINED,
+                )
+            )
+        )
+        if on_panel:
+            return None
+    return load_summary_data(session, interview_id)
+
+
+def changed_since_summary(session: Session, interview_id: int) -> list[str]:
+    """Interviewers (panel order) whose feedback the posted message does not reflect yet.
+
+    Their feedback was first given or edited after the message's data was read
+    (``feedback.seq > summary_seq``): what an ``update`` says changed. Empty
+    while the summary is not posted.
+    """
+    return list(
+        session.scalars(
+            sa.select(FeedbackRequest.interviewer)
+            .join(Feedback, Feedback.request_id == FeedbackRequest.id)
+            .join(Interview, Interview.id == FeedbackRequest.interview_id)
+            .where(
+                FeedbackRequest.interview_id == interview_id,
+                FeedbackRequest.state != RequestState.DECLINED,
+                Interview.summary_seq.is_not(None),
+                Feedback.seq > Interview.summary_seq,
+            )
+            .order_by(FeedbackRequest.position, FeedbackRequest.id)
+        )
+    )
+
+
+def _changed_after(session: Session, interview_id: int, after: int) -> bool:
+    return bool(
+        session.scalar(
+            sa.select(
+                sa.exists().where(
+                    Feedback.request_id == FeedbackRequest.id,
+                    FeedbackRequest.interview_id == interview_id,
+                    FeedbackRequest.state != RequestState.DECLINED,
+                    Feedback.seq > after,
+                )
+            )
+        )
+    )
+
+
+# ---------------------------------------------------------------------------
+# Recording
+
+
+def _locked(session: Session, interview_id: int) -> Interview | None:
+    # FOR UPDATE (PostgreSQL; SQLite serialises write transactions anyway): a
+    # submission for this interview waits until the transition is committed.
+    return session.scalars(
+        sa.select(Interview)
+        .where(Interview.id == interview_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def mark_summary_posted(
+    session: Session,
+    interview_id: int,
+    *,
+    channel: str,
+    ts: str,
+    now: datetime,
+    included_until: datetime | None = None,
+) -> bool:
+    """Record that the summary message was posted: ``post`` -> ``finish``.
+
+    Stores the message's ``channel`` and ``ts`` (for its thread and updates) and
+    ``summary_posted_at = now``; the interview becomes ``summarised`` (submitted
+    feedback is locked under ``feedback.editable_until: summary``), the
+    ``finish`` is due now, and the failure count is reset. The message reflects
+    the feedback changes up to the claim (see the module docstring). Audited as
+    ``summary.posted`` with ``partial``, ``submitted`` and ``expected``.
+
+    Args:
+        included_until: when the message's data was read, stored as
+            ``summary_updated_at`` (informational; default ``now``).
+
+    Returns:
+        True if this call made the transition; False, changing nothing, if no
+        ``post`` is pending (recorded already, cancelled or archived meanwhile,
+        unknown interview).
+    """
+    interview = _locked(session, interview_id)
+    if interview is None or interview.summary_pending != SummaryStep.POST:
+        return False
+    reflects = _reflected(interview)
+    result = session.execute(
+        sa.update(Interview)
+        .where(Interview.id == interview_id, Interview.summary_pending == SummaryStep.POST)
+        .values(
+            state=InterviewState.SUMMARISED,
+            summary_channel=channel,
+            summary_ts=ts,
+            summary_posted_at=now,
+            summary_updated_at=included_until or now,
+            summary_seq=reflects,
+            summary_posted_seq=reflects,
+            summary_pending=SummaryStep.FINISH,
+            summary_due_at=now,
+            summary_claimed_seq=None,
+            summary_attempts=0,
+            summary_error=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    if _rowcount(result) != 1:  # pragma: no cover - the row is locked
+        return False
+    expected, submitted = _panel_counts(session, [interview_id], given_by=reflects).get(
+        interview_id, (0, 0)
+    )
+    record_audit(
+        session,
+        actor="system",
+        action="summary.posted",
+        entity="interview",
+        entity_id=interview_id,
+        detail={"partial": submitted < expected, "submitted": submitted, "expected": expected},
+        at=now,
+    )
+    return True
+
+
+def mark_summary_finished(session: Session, interview_id: int, *, now: datetime) -> bool:
+    """Record that the summary's thread is done: ``finish`` -> nothing, or ``update``.
+
+    ``update`` (due now) if any feedback was given or edited after the posted
+    message's data was read, typically while its thread was being written.
+    Audited as ``summary.finished``.
+
+    Returns:
+        True if this call made the transition; False, changing nothing, if no
+        ``finish`` is pending.
+    """
+    interview = _locked(session, interview_id)
+    if interview is None or interview.summary_pending != SummaryStep.FINISH:
+        return False
+    reflects = interview.summary_seq
+    again = reflects is not None and _changed_after(session, interview_id, reflects)
+    if not _finish_unit(session, interview_id, SummaryStep.FINISH, again=again, now=now):
+        return False  # pragma: no cover - the row is locked
+    record_audit(
+        session,
+        actor="system",
+        action="summary.finished",
+        entity="interview",
+        entity_id=interview_id,
+        detail={"next": SummaryStep.UPDATE.value if again else None},
+        at=now,
+    )
+    return True
+
+
+def mark_summary_updated(
+    session: Session, interview_id: int, *, now: datetime, included_until: datetime
+) -> bool:
+    """Record that the message was updated: ``update`` -> nothing, or ``update`` again.
+
+    The message now reflects the feedback changes up to the claim; a change
+    after it keeps ``update`` pending, due now. ``included_until`` (when the
+    message's data was read) is stored as ``summary_updated_at``. Audited as
+    ``summary.updated``.
+
+    Returns:
+        True if this call made the transition; False, changing nothing, if no
+        ``update`` is pending.
+    """
+    interview = _locked(session, interview_id)
+    if interview is None or interview.summary_pending != SummaryStep.UPDATE:
+        return False
+    reflects = _reflected(interview)
+    again = _changed_after(session, interview_id, reflects)
+    if not _finish_unit(
+        session,
+        interview_id,
+        SummaryStep.UPDATE,
+        again=again,
+        now=now,
+        summary_updated_at=included_until,
+        summary_seq=reflects,
+    ):
+        return False  # pragma: no cover - the row is locked
+    record_audit(
+        session,
+        actor="system",
+        action="summary.updated",
+        entity="interview",
+        entity_id=interview_id,
+        detail={"again": again},
+        at=now,
+    )
+    return True
+
+
+def _reflected(interview: Interview) -> int:
+    """The feedback change number a message rendered for the pending unit reflects.
+
+    The number reached when the unit was claimed (its data was read after the
+    claim); without a claim (a caller that did not claim), every change so far.
+    """
+    claimed = interview.summary_claimed_seq
+    return interview.feedback_seq if claimed is None else claimed
+
+
+def _finish_unit(
+    session: Session,
+    interview_id: int,
+    step: SummaryStep,
+    *,
+    again: bool,
+    now: datetime,
+    **values: object,
+) -> bool:
+    result = session.execute(
+        sa.update(Interview)
+        .where(Interview.id == interview_id, Interview.summary_pending == step)
+        .values(
+            summary_pending=SummaryStep.UPDATE if again else None,
+            summary_due_at=now if again else None,
+            summary_claimed_seq=None,
+            summary_attempts=0,
+            summary_error=None,
+            updated_at=now,
+            **values,
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    return _rowcount(result) == 1
+
+
+def record_summary_failure(
+    session: Session, interview_id: int, *, error: str, now: datetime
+) -> SummaryFailure:
+    """Record a failed Slack call for the pending unit, which stays pending, and when to retry.
+
+    ``error`` (Slack's error code, or a short description) is stored in
+    ``summary_error``, truncated to 255 characters, and ``summary_attempts``
+    counts up. A channel error (:data:`SUMMARY_CHANNEL_ERRORS`) is retried after
+    :data:`SUMMARY_CHANNEL_RETRY`, audited as ``summary.failed``, and asks the
+    caller to tell the recruiter the first time only; any other error backs off
+    as the form DMs do (:func:`storage.forms.form_backoff`: 30 s doubling to 1 h).
+    """
+    interview = _locked(session, interview_id)
+    if interview is None or interview.summary_pending is None:
+        return SummaryFailure(retry_at=now, notify_recruiter=False, recorded=False)
+    step = interview.summary_pending
+    error = error[:_ERROR_MAX_CHARS]
+    attempts = interview.summary_attempts + 1
+    channel_error = error in SUMMARY_CHANNEL_ERRORS
+    retry_at = now + (SUMMARY_CHANNEL_RETRY if channel_error else form_backoff(attempts))
+    notify = channel_error and not interview.summary_notified
+    result = session.execute(
+        sa.update(Interview)
+        .where(Interview.id == interview_id, Interview.summary_pending == step)
+        .values(
+            summary_attempts=attempts,
+            summary_error=error,
+            summary_due_at=retry_at,
+            summary_claimed_seq=None,
+            summary_notified=interview.summary_notified or notify,
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    if _rowcount(result) != 1:  # pragma: no cover - the row is locked
+        return SummaryFailure(retry_at=now, notify_recruiter=False, recorded=False)
+    if channel_error:
+        record_audit(
+            session,
+            actor="system",
+            action="summary.failed",
+            entity="interview",
+            entity_id=interview_id,
+            detail={"step": step.value, "error": error, "notify_recruiter": notify},
+            at=now,
+        )
+    return SummaryFailure(retry_at=retry_at, notify_recruiter=notify)
+
+
+def _rowcount(result: object) -> int:
+    # Session.execute is typed as returning Result; DML returns a CursorResult.
+    assert isinstance(result, CursorResult)
+    return result.rowcount

@@ -1,0 +1,192 @@
+"""End to end: the panel summary in the hiring channel, posted once, updated by late feedback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.models import Interview, InterviewState
+from tests.fakeslack import FakeSlack, Fault, Message, running_fake
+from tests.harness import ServedBot
+
+PANEL = {
+    "U0AAA": ["system_design", "ml_workflows"],
+    "U0BBB": ["system_design", "communication"],
+    "U0CCC": ["system_design"],
+    "U0DDD": ["system_design", "planning"],
+}
+# system_design: Junior, Junior, Lead, Lead (needs discussion); communication and
+# fundamentals unanimous; inclusiveness nobody assesses (a coverage gap).
+LEVELS = {
+    "U0AAA": {"system_design": "junior", "ml_workflows": "senior", "fundamentals": "senior"},
+    "U0BBB": {"system_design": "junior", "communication": "senior", "fundamentals": "senior"},
+    "U0CCC": {"system_design": "lead", "fundamentals": "senior"},
+    "U0DDD": {"system_design": "lead", "planning": "senior", "fundamentals": "senior"},
+}
+RECOMMENDATION = {"U0AAA": "no", "U0BBB": "strong_no", "U0CCC": "yes", "U0DDD": "strong_yes"}
+INTERVIEW = """\
+interviews:
+  - external_id: gh-42
+    candidate: Ada Lovelace
+    role: Senior ML Engineer
+    starts_at: 2027-03-01T09:00:00+00:00
+    ends_at: 2027-03-01T10:00:00+00:00
+    hiring_channel: C0HIRING
+    recruiter: U0RECRUIT
+    hiring_lead: U0LEAD
+    panel:
+"""
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    yield from running_fake()
+
+
+@pytest.fixture
+def served(
+    engine: Engine, session_factory: sessionmaker[Session], fake: FakeSlack, tmp_path: Path
+) -> Iterator[ServedBot]:
+    for user in [*PANEL, "U0RECRUIT", "U0LEAD", "U0STRANGER"]:
+        fake.add_user(user)
+    bot = ServedBot(engine, session_factory, fake)
+    path = tmp_path / "interviews.yaml"
+    path.write_text(
+        INTERVIEW
+        + "".join(
+            f"      - interviewer: {u}\n        focus: [{', '.join(f)}]\n" for u, f in PANEL.items()
+        )
+    )
+    bot.import_file(path)
+    bot.clock.now = bot.clock.now.replace(hour=10, minute=10)
+    bot.sweep()  # the four form DMs
+    yield bot
+    bot.close()
+    assert fake.rejected == [], f"the bot sent payloads Slack would reject: {fake.rejected}"
+
+
+def submit(served: ServedBot, user: str) -> None:
+    ratings: dict[str, tuple[str | None, str]] = {
+        skill: (level, f"{user} saw {skill}") for skill, level in LEVELS[user].items()
+    }
+    served.give_feedback(
+        user, ratings, recommendation=RECOMMENDATION[user], notes=f"notes by {user}"
+    )
+
+
+def channel_posts(fake: FakeSlack, *, threaded: bool) -> list[Message]:
+    return [
+        m
+        for m in fake.messages
+        if m.channel.startswith("C") and (m.thread_ts is not None) == threaded
+    ]
+
+
+def text_of(message: Message) -> str:
+    return json.dumps(message.blocks) + message.text
+
+
+def test_summary_is_posted_once_after_the_last_submission(served: ServedBot) -> None:
+    fake = served.fake
+    for i, user in enumerate(PANEL):
+        submit(served, user)
+        served.sweep()
+        assert len(channel_posts(fake, threaded=False)) == (1 if i == 3 else 0)
+    for _ in range(3):
+        served.sweep()
+    [summary] = channel_posts(fake, threaded=False)
+    assert summary.channel == "C0HIRING"
+    text = text_of(summary)
+    assert "Ada Lovelace" in text
+    assert "4 of 4" in text
+    # Needs discussion names the split skill with every interviewer's level, before anything else
+    needs = text.index("Needs discussion")
+    assert "System design" in text[needs:]
+    for user in PANEL:
+        assert f"<@{user}>" in text
+    blocks = json.dumps(summary.blocks)
+    start = blocks.index("Needs discussion")
+    discussion_part = blocks[start : blocks.index("Recommendations", start)]
+    assert "System design" in discussion_part
+    assert "Fundamental" not in discussion_part  # unanimous skills are not flagged
+    assert "split" in text.lower()  # hire / no hire votes on both sides
+    assert "Inclusiveness" in text  # nobody assessed it: a coverage gap
+    # the thread: one reply per interviewer with their notes and evidence, and the heatmap
+    replies = channel_posts(fake, threaded=True)
+    assert len(replies) == 4
+    assert all(r.thread_ts == summary.ts for r in replies)
+    assert "notes by U0CCC" in " ".join(text_of(r) for r in replies)
+    [upload] = fake.uploads
+    assert upload["channel"] == "C0HIRING" and upload["thread_ts"] == summary.ts
+    assert upload["content"].startswith(b"\x89PNG")
+    # nothing else ever went to a channel
+    assert {m.channel for m in fake.messages if not m.channel.startswith("U")} == {"C0HIRING"}
+    with served.session_factory() as session:
+        assert session.scalars(select(Interview.state)).one() == InterviewState.SUMMARISED
+
+
+def test_partial_summary_at_the_deadline_then_late_feedback_updates_it(served: ServedBot) -> None:
+    fake = served.fake
+    for user in ["U0AAA", "U0BBB", "U0CCC"]:
+        submit(served, user)
+    served.sweep()
+    assert channel_posts(fake, threaded=False) == []
+
+    served.clock.now = served.clock.now.replace(hour=10) + timedelta(hours=48, minutes=1)
+    served.sweep()
+    [summary] = channel_posts(fake, threaded=False)
+    assert "3 of 4" in text_of(summary)
+    assert "<@U0DDD>" in text_of(summary)  # named as missing
+    assert len(channel_posts(fake, threaded=True)) == 3
+
+    # U0DDD submits late: the same message is updated, and the thread says what changed
+    submit(served, "U0DDD")
+    served.sweep()
+    assert len(channel_posts(fake, threaded=False)) == 1
+    assert summary.history, "the summary was not updated in place"
+    assert "4 of 4" in text_of(summary)
+    assert "late" in text_of(summary).lower()
+    thread = channel_posts(fake, threaded=True)
+    assert any("U0DDD" in text_of(m) and "Updated" in text_of(m) for m in thread)
+    served.sweep()
+    assert len(channel_posts(fake, threaded=False)) == 1
+
+
+def test_not_in_channel_tells_the_recruiter_once_and_retries(served: ServedBot) -> None:
+    fake = served.fake
+    for user in ["U0AAA", "U0BBB", "U0CCC"]:
+        submit(served, user)
+    fake.fail("chat.postMessage", Fault(body={"ok": False, "error": "not_in_channel"}, times=1))
+    submit(served, "U0DDD")
+    served.sweep()
+    recruiter_dms = fake.messages_in("U0RECRUIT")
+    assert len(recruiter_dms) == 1
+    assert "/invite" in text_of(recruiter_dms[0])
+    assert channel_posts(fake, threaded=False) == []
+    served.sweep()  # not yet: the retry waits
+    assert len(fake.messages_in("U0RECRUIT")) == 1
+    served.clock.advance(timedelta(hours=7))
+    served.sweep()
+    assert len(channel_posts(fake, threaded=False)) == 1
+    assert len(fake.messages_in("U0RECRUIT")) == 1
+
+
+def test_summary_on_demand_for_recruiter_and_lead_only(served: ServedBot) -> None:
+    submit(served, "U0AAA")
+    with served.session_factory() as session:
+        interview_id = session.scalars(select(Interview.id)).one()
+    reply: Any = served.command("U0LEAD", f"summary {interview_id}").json()
+    assert "Ada Lovelace" in json.dumps(reply) and "1 of 4" in json.dumps(reply)
+    assert reply.get("response_type") == "ephemeral"
+    for outsider in ("U0BBB", "U0STRANGER"):
+        refused = json.dumps(served.command(outsider, f"summary {interview_id}").json())
+        assert "Ada Lovelace" not in refused and "saw system_design" not in refused
+    assert channel_posts(served.fake, threaded=False) == []  # on demand posts nothing

@@ -190,3 +190,59 @@ def test_summary_on_demand_for_recruiter_and_lead_only(served: ServedBot) -> Non
         refused = json.dumps(served.command(outsider, f"summary {interview_id}").json())
         assert "Ada Lovelace" not in refused and "saw system_design" not in refused
     assert channel_posts(served.fake, threaded=False) == []  # on demand posts nothing
+
+
+def test_a_failed_heatmap_upload_leaves_the_summary_standing(served: ServedBot) -> None:
+    fake = served.fake
+    fake.fail("files.getUploadURLExternal", Fault(body={"ok": False, "error": "missing_scope"}))
+    for user in PANEL:
+        submit(served, user)
+    served.sweep()
+    served.sweep()
+    assert len(channel_posts(fake, threaded=False)) == 1
+    assert len(channel_posts(fake, threaded=True)) == 4
+    assert fake.uploads == []
+    assert len(fake.calls_to("files.getUploadURLExternal")) == 1  # not retried
+
+
+@pytest.mark.postgres
+def test_two_bot_processes_post_one_summary(
+    served: ServedBot, db_url: str, fake: FakeSlack
+) -> None:
+    """Two sweepers on separate engines (as two replicas would be) race for the same post."""
+    import threading
+
+    from bot.app import build_bot
+    from bot.slack_client import create_web_client
+    from storage.engine import create_engine_for, make_session_factory
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("replicas share PostgreSQL; SQLite serves one process")
+    for user in PANEL:
+        submit(served, user)
+    engines = [create_engine_for(db_url) for _ in range(2)]
+    bots = [
+        build_bot(
+            served.config,
+            make_session_factory(e),
+            create_web_client(served.config),
+            clock=served.clock,
+        )
+        for e in engines
+    ]
+    barrier = threading.Barrier(2)
+
+    def sweep(index: int) -> None:
+        barrier.wait()
+        bots[index].sweeper.run_once()
+
+    threads = [threading.Thread(target=sweep, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    for e in engines:
+        e.dispose()
+    assert len(channel_posts(fake, threaded=False)) == 1
+    assert len(channel_posts(fake, threaded=True)) == 4
+    assert len(fake.uploads) == 1

@@ -28,6 +28,7 @@ from pydantic import (
 
 from rubric.durations import format_duration, parse_duration
 from rubric.located_yaml import SourceError, SourceErrors, load_located_yaml, validation_errors
+from rubric.quiet_hours import QuietHours
 
 DEFAULT_DATABASE_URL = "sqlite:///interview-bot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -38,40 +39,10 @@ Duration = Annotated[
     PlainSerializer(format_duration, return_type=str),
 ]
 
-_QUIET_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
 
 class ConfigError(SourceErrors):
     """The config file or the environment holds a value the bot cannot run with."""
-
-
-class QuietHours(BaseModel):
-    """A daily window in the recipient's time zone; it may wrap past midnight."""
-
-    model_config = ConfigDict(frozen=True)
-
-    start: time
-    end: time
-
-    @classmethod
-    def parse(cls, value: object) -> QuietHours | None:
-        if value is None or isinstance(value, QuietHours):
-            return value
-        if not isinstance(value, str) or not (match := _QUIET_HOURS.match(value.strip())):
-            raise ValueError(f"expected HH:MM-HH:MM (e.g. 20:00-08:00) or null, got {value!r}")
-        h1, m1, h2, m2 = (int(g) for g in match.groups())
-        if (h1, m1) == (h2, m2):
-            raise ValueError("start and end are the same; use null to turn quiet hours off")
-        return cls(start=time(h1, m1), end=time(h2, m2))
-
-    def contains(self, moment: time) -> bool:
-        """Whether a local wall-clock time falls inside the window."""
-        if self.start < self.end:
-            return self.start <= moment < self.end
-        return moment >= self.start or moment < self.end
-
-    def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
 class _Section(BaseModel):

@@ -9,7 +9,7 @@ meant for a summary (independence is enforced by what these types can hold).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rubric import Rubric
 
@@ -110,3 +110,20 @@ class SummaryData:
     @property
     def partial(self) -> bool:
         return bool(self.missing)
+
+
+@dataclass(frozen=True)
+class DigestLine:
+    """One missing feedback in a recruiter's digest."""
+
+    interviewer: str
+    public_id: str  # for the digest's "Nudge now" button
+    overdue_by: timedelta  # how long past feedback.due_after (zero or more)
+    reminders_sent: int
+    last_error: str | None  # a Slack error that stopped reminders (e.g. user_not_found)
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    interview: InterviewView
+    missing: tuple[DigestLine, ...]  # panel order

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, QuietHours, load_config
+from bot.config import ConfigError, load_config
+from rubric.quiet_hours import QuietHours
 from rubric.durations import format_duration, parse_duration
 
 

@@ -40,7 +40,6 @@ Duration = Annotated[
 ]
 
 
-
 class ConfigError(SourceErrors):
     """The config file or the environment holds a value the bot cannot run with."""
 

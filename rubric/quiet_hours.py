@@ -65,8 +65,10 @@ def tomorrow_morning(moment: datetime, tz: tzinfo, quiet: QuietHours | None) -> 
     local = moment.astimezone(tz)
     wake = quiet.end if quiet is not None else MORNING
     day = local.date() + timedelta(days=1)
-    if quiet is not None and local.time().replace(tzinfo=None) < quiet.end and quiet.contains(
-        local.time().replace(tzinfo=None)
+    if (
+        quiet is not None
+        and local.time().replace(tzinfo=None) < quiet.end
+        and quiet.contains(local.time().replace(tzinfo=None))
     ):
         day = local.date()  # it is still night: "tomorrow morning" is this morning
     return _local(day, wake, tz)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_config
-from rubric.quiet_hours import QuietHours
 from rubric.durations import format_duration, parse_duration
+from rubric.quiet_hours import QuietHours
 
 
 def write(tmp_path: Path, text: str, name: str = "config.yaml") -> Path:

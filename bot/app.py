@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
-from handlers.context import BotContext, utc_now
+from handlers.context import BotContext, ReminderSettings, utc_now
 from handlers.listeners import register_listeners
 from handlers.summary import SummaryWorker
 from handlers.sweep import Sweeper
@@ -43,6 +43,7 @@ def policy_from(config: Config) -> FeedbackPolicy:
         summary_deadline=config.summary.deadline,
         editable_until=config.feedback.editable_until,
         require_evidence=config.feedback.require_evidence,
+        digest_interval=config.reminders.digest_interval,
     )
 
 
@@ -83,6 +84,11 @@ def build_bot(
         default_tz=config.default_timezone or UTC,
         recruiters=frozenset(config.access.recruiters),
         clock=clock,
+        reminders=ReminderSettings(
+            interval=config.reminders.interval,
+            max_nudges=config.reminders.max,
+            quiet_hours=config.reminders.quiet_hours,
+        ),
     )
     signing = config.secrets.signing_secret
     app = App(
@@ -92,7 +98,7 @@ def build_bot(
         token_verification_enabled=False,
         logger=logging.getLogger("slack_bolt"),
     )
-    timezones = TimeZones(ctx.default_tz)
+    timezones = TimeZones(ctx.default_tz, session_factory=session_factory, clock=clock)
     register_listeners(app, ctx, timezones, candidate_display=config.summary.candidate_display)
     summaries = SummaryWorker(ctx, client, candidate_display=config.summary.candidate_display)
     return Bot(app, ctx, client, timezones, Sweeper(ctx, client, timezones, summaries))

@@ -58,6 +58,7 @@ class FeedbackConfig(_Section):
 
 class RemindersConfig(_Section):
     interval: Duration = timedelta(hours=4)
+    digest_interval: Duration = timedelta(hours=24)  # at most one recruiter digest this often
     max: int = Field(default=3, ge=0, le=20)
     quiet_hours: Annotated[
         QuietHours | None,

@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from rubric import RubricRegistry
+from rubric.quiet_hours import QuietHours
 from storage.policy import FeedbackPolicy
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    """``reminders.*``: how often and how many nudges, and when never to send them."""
+
+    interval: timedelta = timedelta(hours=4)
+    max_nudges: int = 3
+    quiet_hours: QuietHours | None = field(
+        default_factory=lambda: QuietHours(start=time(20, 0), end=time(8, 0))
+    )
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,7 @@ class BotContext:
     default_tz: tzinfo
     recruiters: frozenset[str] = frozenset()  # access.recruiters: user IDs and user group IDs
     clock: Callable[[], datetime] = field(default=utc_now)
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
 
     def now(self) -> datetime:
         return self.clock()

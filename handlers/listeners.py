@@ -7,11 +7,18 @@ from slack_bolt import App
 from handlers.access import Recruiters
 from handlers.blocks.feedback_modal import FEEDBACK_CALLBACK, FEEDBACK_PAGE_CALLBACK
 from handlers.blocks.form_dm import EDIT_ACTION, OPEN_ACTION
+from handlers.blocks.reminders import (
+    NOT_ATTENDED_ACTION,
+    NUDGE_NOW_ACTION,
+    SNOOZE_HOUR_ACTION,
+    SNOOZE_MORNING_ACTION,
+)
 from handlers.blocks.schedule_modal import SCHEDULE_CALLBACK
 from handlers.commands import CommandListeners
 from handlers.context import BotContext
 from handlers.feedback import FeedbackListeners
 from handlers.home import HomeListeners
+from handlers.reminders import ReminderListeners
 from handlers.schedule import ScheduleListeners
 from handlers.summary import CandidateDisplay
 from handlers.timezones import TimeZones
@@ -36,3 +43,9 @@ def register_listeners(
     app.view(SCHEDULE_CALLBACK)(ScheduleListeners(ctx, recruiters).submit)
 
     app.event("app_home_opened")(HomeListeners(ctx, timezones).app_home_opened)
+
+    reminders = ReminderListeners(ctx, timezones)
+    app.action(SNOOZE_HOUR_ACTION)(reminders.snooze_hour)
+    app.action(SNOOZE_MORNING_ACTION)(reminders.snooze_morning)
+    app.action(NOT_ATTENDED_ACTION)(reminders.not_attended)
+    app.action(NUDGE_NOW_ACTION)(reminders.nudge_now)

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from handlers.blocks.form_dm import build_form_dm
 from handlers.context import BotContext
+from handlers.reminders import ReminderReport, ReminderWorker
 from handlers.summary import SummaryReport, SummaryWorker
 from handlers.timezones import TimeZones
 from storage.forms import (
@@ -40,6 +41,7 @@ class SweepReport:
     forms_failed: int = 0
     forms_abandoned: int = 0  # permanent Slack errors, recorded on the row
     summaries: SummaryReport = field(default_factory=SummaryReport)
+    reminders: ReminderReport = field(default_factory=ReminderReport)
 
 
 class Sweeper:
@@ -56,6 +58,7 @@ class Sweeper:
         self.client = client
         self.timezones = timezones
         self.summaries = summaries or SummaryWorker(ctx, client)
+        self.reminders = ReminderWorker(ctx, client, timezones)
         self._stopping = threading.Event()
 
     def stop(self) -> None:
@@ -74,6 +77,8 @@ class Sweeper:
             if len(claimed) < BATCH:
                 break
         self._run_summaries(report)
+        if not self._stopping.is_set():
+            report.reminders = self.reminders.run(self._stopping)
         if report.forms_sent or report.forms_failed or report.forms_abandoned:
             logger.info(
                 "sweep: %d form(s) sent, %d failed (will retry), %d abandoned",

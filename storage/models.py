@@ -35,9 +35,11 @@ __all__ = [
     "FeedbackRequest",
     "Interview",
     "InterviewState",
+    "RecruiterDigest",
     "RequestState",
     "RubricVersion",
     "SkillRating",
+    "SlackUser",
     "SummaryStep",
     "new_public_id",
     "utcnow",
@@ -129,6 +131,8 @@ class Interview(Base):
         sa.Index(None, "candidate", "role", "starts_at"),
         # The summary sweep's lookup: live interviews whose summary work is due.
         sa.Index(None, "state", "summary_due_at"),
+        # The escalation sweep's lookup (storage.reminders): live interviews not escalated yet.
+        sa.Index(None, "state", "escalation_due_at"),
         # The summary's bookkeeping (storage.summaries); literal copies in migration 0003.
         sa.CheckConstraint("summary_attempts >= 0", name="summary_attempts_non_negative"),
         sa.CheckConstraint(
@@ -203,6 +207,12 @@ class Interview(Base):
     summary_seq: Mapped[int | None] = mapped_column()
     summary_posted_seq: Mapped[int | None] = mapped_column()
 
+    # The hiring lead's escalation at the summary deadline (storage.reminders): when the
+    # sweep should look next (the deadline, or a claim's lease end; NULL: nothing to do),
+    # and when it was done (with or without a DM). Indexed with the state.
+    escalation_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
     rubric_snapshot: Mapped[RubricVersion] = relationship()
     requests: Mapped[list[FeedbackRequest]] = relationship(
         back_populates="interview",
@@ -237,7 +247,11 @@ class FeedbackRequest(Base):
         _str_enum(RequestState, "request_state"), default=RequestState.PENDING
     )
     next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Nudges sent after the form DM (the form itself is not one).
     reminder_count: Mapped[int] = mapped_column(default=0)
+    # A recruiter's "Nudge now": one more nudge, due now, even past reminders.max.
+    nudge_requested: Mapped[bool] = mapped_column(default=False)
+    last_nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Consecutive failed Slack calls for the current step, for backoff; 0 after a success.
     attempts: Mapped[int] = mapped_column(default=0)
     dm_channel: Mapped[str | None] = mapped_column(sa.String(32))
@@ -315,6 +329,28 @@ class FeedbackDraft(Base):
     )
     ratings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SlackUser(Base):
+    """A Slack user's time zone from ``users.info``, cached (refreshed at most daily)."""
+
+    __tablename__ = "slack_users"
+
+    user_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    # IANA name, e.g. "Europe/Berlin"; NULL when Slack gave none.
+    tz: Mapped[str | None] = mapped_column(sa.String(64))
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecruiterDigest(Base):
+    """When a recruiter's digest of missing feedback is due next (storage.reminders)."""
+
+    __tablename__ = "recruiter_digests"
+
+    recruiter: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    # NULL: nothing to report until a form goes out or an interview reaches its deadline.
+    next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEvent(Base):

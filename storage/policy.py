@@ -26,7 +26,9 @@ class FeedbackPolicy:
 
     Every duration counts from the interview's end: the form DM falls due after
     ``form_delay``, feedback after ``due_after``, the summary after
-    ``summary_deadline``. ``require_evidence`` asks the form for evidence with
+    ``summary_deadline``. A recruiter gets at most one digest of missing
+    feedback per ``digest_interval`` (an interview reaching its summary
+    deadline sends one sooner). ``require_evidence`` asks the form for evidence with
     every level given (enforced by the Slack layer's validation).
     """
 
@@ -35,3 +37,4 @@ class FeedbackPolicy:
     summary_deadline: timedelta
     editable_until: EditableUntil = "summary"
     require_evidence: bool = True
+    digest_interval: timedelta = timedelta(hours=24)

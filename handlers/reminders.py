@@ -156,6 +156,7 @@ class ReminderWorker:
                 interval=self.ctx.reminders.interval,
                 max_nudges=self.ctx.reminders.max_nudges,
                 forced=job.forced,
+                number=job.number,
             )
         report.nudges += 1
 
@@ -215,7 +216,14 @@ class ReminderWorker:
             interval = self.ctx.policy.digest_interval
             if not items:
                 with self.ctx.session_factory.begin() as session:
-                    mark_digest_sent(session, recruiter, now=now, interval=interval, sent=False)
+                    mark_digest_sent(
+                        session,
+                        recruiter,
+                        now=now,
+                        interval=interval,
+                        sent=False,
+                        policy=self.ctx.policy,
+                    )
                 continue
             ok, allowed = self._allowed(recruiter)
             if not ok:
@@ -233,7 +241,14 @@ class ReminderWorker:
                 logger.warning("digest to %s failed: %s", recruiter, exc)
                 continue  # the lease expires and the next sweep retries
             with self.ctx.session_factory.begin() as session:
-                mark_digest_sent(session, recruiter, now=now, interval=interval, sent=True)
+                mark_digest_sent(
+                    session,
+                    recruiter,
+                    now=now,
+                    interval=interval,
+                    sent=True,
+                    policy=self.ctx.policy,
+                )
             report.digests += 1
 
 
@@ -294,7 +309,9 @@ class ReminderListeners:
         )
         try:
             with self.ctx.session_factory.begin() as session:
-                form = snooze_request(session, public_id, user_id=user, until=until, now=now)
+                form = snooze_request(
+                    session, public_id, user_id=user, until=until, now=now, policy=self.ctx.policy
+                )
         except FeedbackRefused as refused:
             self._tell(client, channel, user, refused.message)
             return

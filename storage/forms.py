@@ -31,10 +31,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from storage.audit import record_audit
-from storage.models import Feedback, FeedbackRequest, Interview, RequestState
+from storage.models import Feedback, FeedbackRequest, Interview, RecruiterDigest, RequestState
 from storage.policy import FeedbackPolicy
 from storage.queries import LIVE_INTERVIEW_STATES, form_contexts_for_requests
 from storage.views import FormContext
@@ -43,7 +44,9 @@ __all__ = [
     "BACKOFF_BASE",
     "BACKOFF_MAX",
     "PERMANENT_SLACK_ERRORS",
+    "arm_digest",
     "claim_due_forms",
+    "first_nudge_at",
     "form_backoff",
     "mark_form_sent",
     "record_form_failure",
@@ -161,8 +164,12 @@ def mark_form_sent(
 
     Stores the DM's channel and ts (to update it later), resets ``attempts`` and
     ``last_error``, and sets ``next_action_at`` to when the first nudge would be
-    due (the interview's end + ``due_after``), or NULL if the interview was
-    cancelled or archived meanwhile. Audited as ``request.form_sent``.
+    due (:func:`first_nudge_at`: the interview's end + ``due_after``, but never
+    right after a form sent late), or NULL if the interview was cancelled or
+    archived meanwhile. Arms the recruiter's digest
+    (:func:`arm_digest`) for when this request becomes overdue, or one
+    ``digest_interval`` after the last digest, whichever is later. Audited as
+    ``request.form_sent``.
 
     Returns:
         True if this call made the transition; False, changing nothing, for a
@@ -187,11 +194,21 @@ def mark_form_sent(
             dm_ts=ts,
             attempts=0,
             last_error=None,
-            next_action_at=interview.ends_at + policy.due_after if live else None,
+            next_action_at=first_nudge_at(interview.ends_at, now=now, policy=policy)
+            if live
+            else None,
         )
     )
     if _rowcount(result) != 1:
         return False
+    if live:
+        # The recruiter's digest lists this request once it is overdue.
+        arm_digest(
+            session,
+            interview.recruiter,
+            due=interview.ends_at + policy.due_after,
+            interval=policy.digest_interval,
+        )
     record_audit(
         session,
         actor="system",
@@ -202,6 +219,56 @@ def mark_form_sent(
         at=now,
     )
     return True
+
+
+def first_nudge_at(ends_at: datetime, *, now: datetime, policy: FeedbackPolicy) -> datetime:
+    """When the first nudge after a form DM sent at ``now`` falls due.
+
+    When the feedback becomes overdue (``ends_at + due_after``), but a form that
+    went out late (an interview imported after it ended, a Slack outage) first
+    leaves its interviewer half of ``due_after``: a nudge never follows the form
+    DM within seconds.
+    """
+    return max(ends_at + policy.due_after, now + policy.due_after / 2)
+
+
+def arm_digest(
+    session: Session, recruiter: str, *, due: datetime, interval: timedelta | None
+) -> None:
+    """Make ``recruiter``'s digest due no later than ``due`` (respecting the digest interval).
+
+    Upserts the ``recruiter_digests`` row so that ``next_action_at`` becomes
+    ``min(next_action_at, max(due, last_sent_at + interval))``; with ``interval``
+    None (an interview reached its summary deadline), ``min(next_action_at, due)``.
+    The row is locked (FOR UPDATE on PostgreSQL); two first arms racing to insert
+    it meet in a savepoint and the loser re-reads it. See :mod:`storage.reminders`.
+    """
+    row = _digest_row(session, recruiter)
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(RecruiterDigest(recruiter=recruiter, next_action_at=due))
+        except IntegrityError:
+            row = _digest_row(session, recruiter)
+            if row is None:  # pragma: no cover - the conflicting row exists
+                raise
+        else:
+            return
+    target = due
+    if interval is not None and row.last_sent_at is not None:
+        target = max(due, row.last_sent_at + interval)
+    if row.next_action_at is None or target < row.next_action_at:
+        row.next_action_at = target
+        session.flush()
+
+
+def _digest_row(session: Session, recruiter: str) -> RecruiterDigest | None:
+    return session.scalars(
+        sa.select(RecruiterDigest)
+        .where(RecruiterDigest.recruiter == recruiter)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
 
 
 def record_form_failure(

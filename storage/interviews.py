@@ -156,6 +156,8 @@ def _create(
         # has submitted (storage.summaries); history gets none.
         summary_pending=None if archived else SummaryStep.POST,
         summary_due_at=None if archived else spec.ends_at + timings.summary_deadline,
+        # The hiring lead's escalation at the same deadline (storage.reminders).
+        escalation_due_at=None if archived else spec.ends_at + timings.summary_deadline,
     )
     _pin_rubric(session, interview, registry, spec.rubric_id)
     due = None if archived else spec.ends_at + timings.form_delay
@@ -227,7 +229,11 @@ def _update(
     session.flush()
     if interview.state == InterviewState.ARCHIVED:
         clear_summary_work(interview)
+        interview.escalation_due_at = None
     else:
+        if interview.escalated_at is None:
+            # Its end may have changed: the escalation follows the deadline.
+            interview.escalation_due_at = interview.ends_at + timings.summary_deadline
         # Its end or its panel may have changed: when is the summary due now?
         schedule_summary_post(
             session, interview, summary_deadline=timings.summary_deadline, now=now

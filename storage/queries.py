@@ -371,10 +371,11 @@ def cancel_interview(
     """Cancel a scheduled interview: no form, reminder or summary is sent for it any more.
 
     Its requests keep their state and lose their due work (``next_action_at``
-    NULL), and so does its summary (``summary_pending`` and ``summary_due_at``
-    NULL); audited as ``interview.cancelled``. Idempotent: cancelling again
-    returns ALREADY_CANCELLED and changes nothing. A summarised or archived
-    interview is NOT_ALLOWED. Whether ``actor`` may cancel is the caller's call.
+    NULL), and so do its summary (``summary_pending`` and ``summary_due_at``
+    NULL) and its escalation (``escalation_due_at`` NULL); audited as
+    ``interview.cancelled``. Idempotent: cancelling again returns
+    ALREADY_CANCELLED and changes nothing. A summarised or archived interview is
+    NOT_ALLOWED. Whether ``actor`` may cancel is the caller's call.
     """
     result = session.execute(
         sa.update(Interview)
@@ -386,6 +387,8 @@ def cancel_interview(
             summary_pending=None,
             summary_due_at=None,
             summary_claimed_seq=None,
+            # No escalation to the hiring lead either.
+            escalation_due_at=None,
         )
     )
     if _rowcount(result) != 1:

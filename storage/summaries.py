@@ -117,6 +117,7 @@ __all__ = [
     "mark_summary_finished",
     "mark_summary_posted",
     "mark_summary_updated",
+    "note_panel_change",
     "record_summary_failure",
     "summary_for_viewer",
 ]
@@ -286,7 +287,19 @@ def note_feedback_change(
     # Written as it is, so numbering is not an edit (no onupdate of updated_at).
     flag_modified(feedback, "updated_at")
     session.flush()
+    note_panel_change(session, interview, policy=policy, now=now)
 
+
+def note_panel_change(
+    session: Session, interview: Interview, *, policy: FeedbackPolicy, now: datetime
+) -> None:
+    """Keep the summary's due time right after the panel's answers changed.
+
+    For :func:`note_feedback_change` (after numbering the change) and for
+    :func:`storage.reminders.decline_request`: a declined request is no longer
+    expected, so the rest of the panel may now be complete. Call it with
+    ``interview``'s row locked; the rules are those of :func:`note_feedback_change`.
+    """
     if interview.state == InterviewState.SCHEDULED and interview.summary_pending is None:
         # Not scheduled through an import (which always sets it): a summary is owed.
         interview.summary_pending = SummaryStep.POST

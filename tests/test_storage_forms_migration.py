@@ -155,7 +155,8 @@ def test_0002_backfills_existing_rows_and_downgrades(db_url: str) -> None:
         indexes = {i["name"] for i in inspector.get_indexes("feedback_requests")}
         assert "ix_feedback_requests_state_next_action_at" in indexes
 
-        # New rows get a fresh id from Python.
+        # New rows get a fresh id from Python (through today's models, so at the head).
+        upgrade(engine)
         factory = make_session_factory(engine)
         with factory.begin() as session:
             added = FeedbackRequest(interview_id=1, interviewer="U0DDD", position=3)

@@ -277,7 +277,9 @@ class _Checker:
             self.text_object(
                 node["placeholder"], f"{path}.placeholder", PLACEHOLDER_MAX, plain_only=True
             )
-        if isinstance(node.get("confirm"), Mapping):
+        # Only interactive elements carry a confirm dialog; the dialog itself has a
+        # "confirm" key too (its button text), which must not be read as another dialog.
+        if "action_id" in node and isinstance(node.get("confirm"), Mapping):
             self._confirm(node["confirm"], f"{path}.confirm")
         if kind == "button":
             self.text_object(node.get("text"), f"{path}.text", BUTTON_TEXT_MAX, plain_only=True)

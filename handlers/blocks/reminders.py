@@ -293,7 +293,6 @@ def build_digest(
         f"{_plural(people, 'person', 'people')} across {_plural(len(shown_items), 'interview')}"
     )
     fallback = f"Missing feedback: {summary}"
-    footer = context(f"As of {format_when(now, tz)}")
     if not shown_items:
         return "Missing feedback: none", [section("Nothing missing: all feedback is in.")]
 
@@ -320,9 +319,10 @@ def build_digest(
     if hidden_people:
         more = f"…and {_plural(hidden_people, 'more person', 'more people')} not shown"
         if hidden_interviews:
-            more += f" (including {_plural(hidden_interviews, 'more interview')})"
-        blocks.append(context(more + ": see `/interview list`."))
-    blocks.append(footer)
+            left_out = _plural(hidden_interviews, "interview")
+            more += f" ({left_out} left out entirely)"
+        blocks.append(context(more + ": see App Home or `/interview list`."))
+    blocks.append(context(f"As of {format_when(now, tz)}"))
     return fallback, blocks
 
 
@@ -356,7 +356,9 @@ def build_escalation(
     channel = f"<#{interview.hiring_channel}>"
     when = format_when(interview.starts_at, tz)
     if not missing:
-        text = f"All feedback for {subject}, interviewed {when}, is in; the summary is in {channel}."
+        text = (
+            f"All feedback for {subject}, interviewed {when}, is in; the summary is in {channel}."
+        )
         return f"All feedback is in for {_fallback_subject(interview)}", [section(text)]
     names = [mention(user) for user in missing[:ESCALATION_MENTIONS_MAX]]
     extra = len(missing) - len(names)

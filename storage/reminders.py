@@ -1,0 +1,916 @@
+"""Nudges, recruiter digests and escalations: what the sweep sends after the form DM.
+
+Three kinds of work, each claimed like the form DMs (:mod:`storage.forms`): a
+conditional UPDATE moves the row's due time a lease into the future (on
+PostgreSQL the read also uses ``FOR UPDATE SKIP LOCKED``), the claim is
+committed, Slack is called outside any transaction, and the outcome is recorded
+in a short transaction of its own. A claim whose process died falls due again
+when its lease ends; delivery is at least once (a crash between Slack's answer
+and the commit of the record can repeat a DM).
+
+Nudges (``feedback_requests``, state ``form_sent``)
+    :func:`storage.forms.mark_form_sent` sets ``next_action_at`` to when the
+    feedback becomes overdue (the interview's end + ``due_after``).
+    :func:`claim_due_nudges` claims due rows while ``reminder_count`` is below
+    ``reminders.max`` or the recruiter asked for one more ("Nudge now",
+    ``nudge_requested``); :func:`mark_nudge_sent` counts it and schedules the
+    next one an ``interval`` later, or none past the cap. Quiet hours are the
+    caller's business: it calls :func:`defer_nudge` with when they end (nothing
+    is counted; the nudge counts when it goes out).
+
+Digests (``recruiter_digests``, one row per recruiter)
+    Armed by :func:`storage.forms.mark_form_sent` (for when that request
+    becomes overdue, never sooner than ``digest_interval`` after the last
+    digest) and by :func:`mark_escalated` (now). :func:`claim_due_digests`,
+    then :func:`digest_for` (what is missing), then :func:`mark_digest_sent`.
+
+Escalations (``interviews.escalation_due_at``)
+    At the summary deadline (the interview's end + ``summary_deadline``) the
+    hiring lead is told once who has not given feedback:
+    :func:`claim_due_escalations`, :func:`escalation_for`, :func:`mark_escalated`.
+    Nothing missing: no DM, but the escalation is done all the same.
+
+The sweep, for nudges::
+
+    with factory.begin() as session:
+        jobs = claim_due_nudges(session, now=now, policy=policy, max_nudges=3)
+    for job in jobs:
+        until = quiet_hours_end(job.context.request.interviewer, now)     # caller's
+        if until is not None:
+            with factory.begin() as session:
+                defer_nudge(session, job.context.request.public_id, until=until, now=now)
+            continue
+        ...send the DM, then mark_nudge_sent(..., now=now, forced=job.forced)
+        or record_nudge_failure(...)
+
+Pass the ``now`` of the claim to :func:`mark_nudge_sent`: a second record of the
+same claim (same ``now``) changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from storage.audit import record_audit
+from storage.editing import FeedbackRefused, RefusalReason
+from storage.forms import arm_digest, form_backoff
+from storage.models import (
+    Feedback,
+    FeedbackRequest,
+    Interview,
+    InterviewState,
+    RecruiterDigest,
+    RequestState,
+)
+from storage.policy import FeedbackPolicy
+from storage.queries import (
+    LIVE_INTERVIEW_STATES,
+    OWNER_HISTORY,
+    form_context_for_request,
+    form_contexts_for_requests,
+    interview_view,
+)
+from storage.summaries import note_panel_change
+from storage.views import DigestItem, DigestLine, FormContext, InterviewView
+
+__all__ = [
+    "DeclineResult",
+    "NudgeJob",
+    "NudgeNowOutcome",
+    "claim_due_digests",
+    "claim_due_escalations",
+    "claim_due_nudges",
+    "decline_request",
+    "defer_digest",
+    "defer_escalation",
+    "defer_nudge",
+    "digest_for",
+    "escalation_for",
+    "mark_digest_sent",
+    "mark_escalated",
+    "mark_nudge_sent",
+    "record_nudge_failure",
+    "request_nudge_now",
+    "snooze_request",
+]
+
+NudgeNowOutcome = Literal["queued", "not_allowed", "not_open", "not_found"]
+
+# What new_public_id() makes; anything else is refused without a query.
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+_ERROR_MAX_CHARS = 255  # feedback_requests.last_error is VARCHAR(255)
+# Requests still expected and not given: neither submitted nor declined.
+_OPEN_STATES = (RequestState.PENDING, RequestState.FORM_SENT)
+# The configuration defaults, for snooze_request called without a policy.
+_DEFAULT_POLICY = FeedbackPolicy(
+    form_delay=timedelta(minutes=5),
+    due_after=timedelta(hours=24),
+    summary_deadline=timedelta(hours=48),
+)
+
+_SUBMITTED_NO_SNOOZE = "You already gave your feedback, so there is nothing to snooze."
+_PENDING_NO_SNOOZE = "Your feedback form has not been sent yet, so there is nothing to snooze."
+_SUBMITTED_NO_DECLINE = (
+    "You already gave your feedback for this interview, so it can't be declined any more."
+)
+
+
+@dataclass(frozen=True)
+class NudgeJob:
+    """One claimed nudge: the interviewer's form, and which nudge this is."""
+
+    context: FormContext
+    forced: bool  # a recruiter's "Nudge now" (may go past reminders.max)
+    number: int  # this nudge's ordinal: reminder_count + 1
+
+
+@dataclass(frozen=True)
+class DeclineResult:
+    context: FormContext
+    changed: bool  # False: declined already
+
+
+# ---------------------------------------------------------------------------
+# Nudges
+
+
+def claim_due_nudges(
+    session: Session,
+    *,
+    now: datetime,
+    policy: FeedbackPolicy,
+    max_nudges: int,
+    lease: timedelta = timedelta(minutes=2),
+    limit: int = 50,
+) -> list[NudgeJob]:
+    """Claim up to ``limit`` nudges that are due, oldest first, and return what to send.
+
+    Due: the request is ``form_sent`` with ``next_action_at <= now`` and its
+    interview is scheduled or summarised. A row with ``reminder_count`` at or
+    past ``max_nudges`` and no "Nudge now" has nothing left to do: its
+    ``next_action_at`` is cleared and it is not returned. The rest are claimed
+    by moving ``next_action_at`` to ``now + lease`` with a conditional UPDATE
+    (only if the row is still as read), reading with ``FOR UPDATE SKIP LOCKED``
+    on PostgreSQL, so two sweeps never claim the same nudge. Commit the claim
+    before calling Slack.
+    """
+    due = session.execute(
+        sa.select(
+            FeedbackRequest.id,
+            FeedbackRequest.next_action_at,
+            FeedbackRequest.reminder_count,
+            FeedbackRequest.nudge_requested,
+        )
+        .join(Interview, Interview.id == FeedbackRequest.interview_id)
+        .where(
+            FeedbackRequest.state == RequestState.FORM_SENT,
+            FeedbackRequest.next_action_at <= now,
+            Interview.state.in_(LIVE_INTERVIEW_STATES),
+        )
+        .order_by(FeedbackRequest.next_action_at, FeedbackRequest.id)
+        .limit(limit)
+        .with_for_update(of=FeedbackRequest, skip_locked=True)
+    ).all()
+    until = now + lease
+    claimed: dict[int, tuple[bool, int]] = {}
+    for request_id, seen, count, forced in due:
+        if seen is None:  # pragma: no cover - excluded by the query
+            continue
+        if not forced and count >= max_nudges:
+            _move_nudge(session, request_id, seen=seen, to=None, forced=False)
+            continue
+        if _move_nudge(session, request_id, seen=seen, to=until, forced=forced):
+            claimed[request_id] = (forced, count + 1)
+    if not claimed:
+        return []
+    rows = session.scalars(
+        sa.select(FeedbackRequest)
+        .where(FeedbackRequest.id.in_(claimed))
+        .options(
+            joinedload(FeedbackRequest.interview),
+            selectinload(FeedbackRequest.feedback).selectinload(Feedback.ratings),
+        )
+        .execution_options(populate_existing=True)
+    ).all()
+    by_id = {row.id: row for row in rows}
+    requests = [by_id[request_id] for request_id in claimed]
+    contexts = form_contexts_for_requests(session, requests, policy=policy, now=now)
+    return [
+        NudgeJob(context=context, forced=claimed[request.id][0], number=claimed[request.id][1])
+        for request, context in zip(requests, contexts, strict=True)
+    ]
+
+
+def _move_nudge(
+    session: Session, request_id: int, *, seen: datetime, to: datetime | None, forced: bool
+) -> bool:
+    result = session.execute(
+        sa.update(FeedbackRequest)
+        .where(
+            FeedbackRequest.id == request_id,
+            FeedbackRequest.state == RequestState.FORM_SENT,
+            FeedbackRequest.next_action_at == seen,
+            FeedbackRequest.nudge_requested == forced,
+        )
+        .values(next_action_at=to)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+def defer_nudge(session: Session, public_id: str, *, until: datetime, now: datetime) -> bool:
+    """Hold a claimed nudge back until ``until`` (the end of quiet hours); nothing is counted.
+
+    Returns False, changing nothing, if the request has no nudge pending (it was
+    submitted, declined, cancelled meanwhile, or is unknown). Audited as
+    ``request.nudge_deferred``.
+    """
+    request = _request(session, public_id)
+    if request is None:
+        return False
+    result = session.execute(
+        sa.update(FeedbackRequest)
+        .where(
+            FeedbackRequest.id == request.id,
+            FeedbackRequest.state == RequestState.FORM_SENT,
+            FeedbackRequest.next_action_at.is_not(None),
+        )
+        .values(next_action_at=until)
+        .execution_options(synchronize_session="fetch")
+    )
+    if _rowcount(result) != 1:
+        return False
+    record_audit(
+        session,
+        actor="system",
+        action="request.nudge_deferred",
+        entity="request",
+        entity_id=request.id,
+        detail={"request": request.public_id, "until": until.isoformat()},
+        at=now,
+    )
+    return True
+
+
+def mark_nudge_sent(
+    session: Session,
+    public_id: str,
+    *,
+    now: datetime,
+    interval: timedelta,
+    max_nudges: int,
+    forced: bool,
+    number: int | None = None,
+) -> bool:
+    """Record that a nudge DM went out: count it and schedule the next one.
+
+    ``reminder_count`` counts up (a forced nudge past the cap counts too),
+    ``nudge_requested`` is cleared, ``last_nudged_at = now``, ``attempts`` and
+    ``last_error`` are reset, and ``next_action_at`` becomes ``now + interval``
+    while the count is below ``max_nudges``, else NULL. Audited as
+    ``request.nudged`` with the nudge's ``number`` and ``forced``.
+
+    Recording the same claim twice changes nothing: pass the job's ``number``
+    (:attr:`NudgeJob.number`; the nudge is counted only while ``reminder_count``
+    is ``number - 1``). Without it, a record whose ``now`` is not after the
+    last recorded nudge's is taken for a repeat.
+
+    Returns:
+        True if this call recorded the nudge; False, changing nothing, if it
+        was recorded already, or the request has no nudge pending any more
+        (submitted, declined, its interview cancelled) or is unknown.
+    """
+    request = _request(session, public_id)
+    if request is None or request.state != RequestState.FORM_SENT:
+        return False
+    if request.next_action_at is None or request.interview.state not in LIVE_INTERVIEW_STATES:
+        return False
+    if request.last_nudged_at is not None and request.last_nudged_at >= now:
+        return False
+    if number is not None and request.reminder_count != number - 1:
+        return False
+    number = request.reminder_count + 1
+    result = session.execute(
+        sa.update(FeedbackRequest)
+        .where(
+            FeedbackRequest.id == request.id,
+            FeedbackRequest.state == RequestState.FORM_SENT,
+            FeedbackRequest.reminder_count == request.reminder_count,
+            FeedbackRequest.next_action_at.is_not(None),
+            sa.or_(FeedbackRequest.last_nudged_at.is_(None), FeedbackRequest.last_nudged_at < now),
+        )
+        .values(
+            reminder_count=number,
+            nudge_requested=False,
+            last_nudged_at=now,
+            attempts=0,
+            last_error=None,
+            next_action_at=now + interval if number < max_nudges else None,
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    if _rowcount(result) != 1:
+        return False
+    record_audit(
+        session,
+        actor="system",
+        action="request.nudged",
+        entity="request",
+        entity_id=request.id,
+        detail={"request": request.public_id, "number": number, "forced": forced},
+        at=now,
+    )
+    return True
+
+
+def record_nudge_failure(
+    session: Session,
+    public_id: str,
+    *,
+    error: str,
+    permanent: bool,
+    now: datetime,
+) -> timedelta | None:
+    """Record a failed nudge DM and decide when to retry, as :func:`record_form_failure` does.
+
+    ``error`` is stored in ``last_error`` (truncated to 255 characters) and
+    ``attempts`` counts up. A permanent error clears ``next_action_at`` (no
+    more nudges; the recruiter's digest shows the error) and is audited as
+    ``request.nudge_failed``; a transient one retries after
+    :func:`storage.forms.form_backoff` of the attempts so far.
+
+    Returns:
+        The backoff, or None: the error is permanent, or no nudge is pending
+        (then nothing changes).
+    """
+    request = _request(session, public_id)
+    if request is None or request.state != RequestState.FORM_SENT:
+        return None
+    if request.next_action_at is None:
+        return None
+    error = error[:_ERROR_MAX_CHARS]
+    backoff = None if permanent else form_backoff(request.attempts + 1)
+    result = session.execute(
+        sa.update(FeedbackRequest)
+        .where(
+            FeedbackRequest.id == request.id,
+            FeedbackRequest.state == RequestState.FORM_SENT,
+            FeedbackRequest.next_action_at.is_not(None),
+        )
+        .values(
+            attempts=FeedbackRequest.attempts + 1,
+            last_error=error,
+            next_action_at=None if backoff is None else now + backoff,
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    if _rowcount(result) != 1:
+        return None
+    if permanent:
+        record_audit(
+            session,
+            actor="system",
+            action="request.nudge_failed",
+            entity="request",
+            entity_id=request.id,
+            detail={"request": request.public_id, "error": error},
+            at=now,
+        )
+    return backoff
+
+
+# ---------------------------------------------------------------------------
+# The interviewer's buttons: snooze, "I did not attend"
+
+
+def snooze_request(
+    session: Session,
+    public_id: str,
+    *,
+    user_id: str,
+    until: datetime,
+    now: datetime,
+    policy: FeedbackPolicy | None = None,
+) -> FormContext:
+    """Postpone the interviewer's next nudge to ``until``.
+
+    Only the request's interviewer may, while the form is out (``form_sent``)
+    and the interview is neither cancelled nor archived: ``next_action_at``
+    becomes ``until`` (a nudge in flight is not recalled). A request with no
+    nudge left (the cap was reached, a permanent error) stays without one.
+    Audited as ``request.snoozed`` with ``until``; snoozing again to the same
+    time changes nothing. ``policy`` renders the returned context (due time,
+    editability); without it the configuration defaults are used.
+
+    Raises:
+        FeedbackRefused: NOT_FOUND, NOT_YOURS, CANCELLED, HISTORY, DECLINED, or
+            LOCKED (feedback already submitted, or the form not sent yet: nothing
+            to snooze), each with a message for the interviewer.
+    """
+    request = _owned(session, public_id, user_id)
+    _refuse_closed(request)
+    if request.state == RequestState.SUBMITTED:
+        raise FeedbackRefused(RefusalReason.LOCKED, _SUBMITTED_NO_SNOOZE)
+    if request.state == RequestState.PENDING:
+        raise FeedbackRefused(RefusalReason.LOCKED, _PENDING_NO_SNOOZE)
+    current = request.next_action_at
+    if current is not None and current != until:
+        result = session.execute(
+            sa.update(FeedbackRequest)
+            .where(
+                FeedbackRequest.id == request.id,
+                FeedbackRequest.state == RequestState.FORM_SENT,
+                FeedbackRequest.next_action_at == current,
+            )
+            .values(next_action_at=until)
+            .execution_options(synchronize_session="fetch")
+        )
+        if _rowcount(result) == 1:
+            record_audit(
+                session,
+                actor=user_id,
+                action="request.snoozed",
+                entity="request",
+                entity_id=request.id,
+                detail={"request": request.public_id, "until": until.isoformat()},
+                at=now,
+            )
+    return _context(session, request.id, policy or _DEFAULT_POLICY, now)
+
+
+def decline_request(
+    session: Session, public_id: str, *, user_id: str, now: datetime, policy: FeedbackPolicy
+) -> DeclineResult:
+    """ "I did not attend": the request becomes ``declined`` and is no longer expected.
+
+    Only the request's interviewer may, and not once their feedback is
+    submitted. No more nudges (``next_action_at`` NULL); the interview expects
+    one answer fewer, so if everyone else has submitted the summary becomes due
+    now (:func:`storage.summaries.note_panel_change`, under the interview's row
+    lock, as a submission). Audited as ``request.declined``. Declining again
+    returns ``changed=False`` and changes nothing.
+
+    Raises:
+        FeedbackRefused: NOT_FOUND, NOT_YOURS, CANCELLED, HISTORY, or LOCKED
+            (feedback already submitted).
+    """
+    request = _owned(session, public_id, user_id)
+    interview = _lock_interview(session, request.interview_id)
+    if interview is None:  # pragma: no cover - the request's interview exists
+        raise FeedbackRefused(RefusalReason.NOT_FOUND)
+    state = session.scalar(sa.select(FeedbackRequest.state).where(FeedbackRequest.id == request.id))
+    if state == RequestState.DECLINED:
+        return DeclineResult(_context(session, request.id, policy, now), changed=False)
+    _refuse_closed(request)
+    if state == RequestState.SUBMITTED:
+        raise FeedbackRefused(RefusalReason.LOCKED, _SUBMITTED_NO_DECLINE)
+    result = session.execute(
+        sa.update(FeedbackRequest)
+        .where(FeedbackRequest.id == request.id, FeedbackRequest.state.in_(_OPEN_STATES))
+        .values(state=RequestState.DECLINED, next_action_at=None, nudge_requested=False)
+        .execution_options(synchronize_session="fetch")
+    )
+    if _rowcount(result) != 1:  # pragma: no cover - the interview's row is locked
+        return DeclineResult(_context(session, request.id, policy, now), changed=False)
+    record_audit(
+        session,
+        actor=user_id,
+        action="request.declined",
+        entity="request",
+        entity_id=request.id,
+        detail={
+            "request": request.public_id,
+            "interview": interview.id,
+            "from": state.value if state is not None else None,
+        },
+        at=now,
+    )
+    note_panel_change(session, interview, policy=policy, now=now)
+    return DeclineResult(_context(session, request.id, policy, now), changed=True)
+
+
+def request_nudge_now(
+    session: Session, public_id: str, *, actor: str, now: datetime
+) -> NudgeNowOutcome:
+    """A recruiter's "Nudge now": one more nudge, due now, even past ``reminders.max``.
+
+    Only the interview's recruiter may (``not_allowed`` for anyone else), and
+    only while the form is out (``form_sent``; ``not_open`` for a form not sent
+    yet, feedback given or declined, or an interview cancelled or archived).
+    Sets ``nudge_requested`` and ``next_action_at = now``; audited as
+    ``request.nudge_requested`` with ``by``. Asking again while that nudge is
+    queued returns ``queued`` and changes nothing. A nudge already in flight
+    when asked may be followed by the requested one shortly after.
+    """
+    request = _request(session, public_id)
+    if request is None:
+        return "not_found"
+    interview = request.interview
+    if actor != interview.recruiter:
+        return "not_allowed"
+    if request.state != RequestState.FORM_SENT or interview.state not in LIVE_INTERVIEW_STATES:
+        return "not_open"
+    if request.nudge_requested:
+        return "queued"
+    result = session.execute(
+        sa.update(FeedbackRequest)
+        .where(
+            FeedbackRequest.id == request.id,
+            FeedbackRequest.state == RequestState.FORM_SENT,
+            FeedbackRequest.nudge_requested.is_(False),
+        )
+        .values(nudge_requested=True, next_action_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    if _rowcount(result) != 1:
+        # A concurrent request queued it, or the form was answered meanwhile.
+        again = session.scalar(
+            sa.select(FeedbackRequest.nudge_requested).where(FeedbackRequest.id == request.id)
+        )
+        return "queued" if again else "not_open"
+    record_audit(
+        session,
+        actor=actor,
+        action="request.nudge_requested",
+        entity="request",
+        entity_id=request.id,
+        detail={"request": request.public_id, "by": actor},
+        at=now,
+    )
+    return "queued"
+
+
+# ---------------------------------------------------------------------------
+# Recruiter digests
+
+
+def claim_due_digests(
+    session: Session,
+    *,
+    now: datetime,
+    lease: timedelta = timedelta(minutes=2),
+    limit: int = 50,
+) -> list[str]:
+    """Claim up to ``limit`` recruiters whose digest is due, oldest first.
+
+    Moves each row's ``next_action_at`` to ``now + lease`` with a conditional
+    UPDATE (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Commit before calling
+    Slack; then :func:`digest_for` and :func:`mark_digest_sent`.
+    """
+    due = session.execute(
+        sa.select(RecruiterDigest.recruiter, RecruiterDigest.next_action_at)
+        .where(RecruiterDigest.next_action_at <= now)
+        .order_by(RecruiterDigest.next_action_at, RecruiterDigest.recruiter)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    until = now + lease
+    claimed: list[str] = []
+    for recruiter, seen in due:
+        result = session.execute(
+            sa.update(RecruiterDigest)
+            .where(RecruiterDigest.recruiter == recruiter, RecruiterDigest.next_action_at == seen)
+            .values(next_action_at=until)
+            .execution_options(synchronize_session=False)
+        )
+        if _rowcount(result) == 1:
+            claimed.append(recruiter)
+    return claimed
+
+
+def digest_for(
+    session: Session, recruiter: str, *, now: datetime, policy: FeedbackPolicy
+) -> list[DigestItem]:
+    """The recruiter's interviews with overdue feedback, as of ``now``.
+
+    An interview (scheduled or summarised, ended within
+    :data:`storage.queries.OWNER_HISTORY`) is listed when at least one expected
+    request (not declined) is not submitted and overdue (``now >= ends_at +
+    due_after``); each such request is a :class:`DigestLine` with how long it is
+    overdue, the nudges sent, and the Slack error that stopped its DMs, if any
+    (an error with a retry still scheduled is not shown). Interviews by end
+    time, lines in panel order. Two queries, reading only this recruiter's
+    open requests (``ix_interviews_recruiter``).
+    """
+    overdue_ends = now - policy.due_after
+    rows = session.execute(
+        sa.select(
+            FeedbackRequest.interview_id,
+            FeedbackRequest.interviewer,
+            FeedbackRequest.public_id,
+            FeedbackRequest.reminder_count,
+            FeedbackRequest.last_error,
+            FeedbackRequest.next_action_at,
+            Interview.ends_at,
+        )
+        .join(Interview, Interview.id == FeedbackRequest.interview_id)
+        .where(
+            Interview.recruiter == recruiter,
+            Interview.state.in_(LIVE_INTERVIEW_STATES),
+            Interview.ends_at <= overdue_ends,
+            Interview.ends_at >= now - OWNER_HISTORY,
+            FeedbackRequest.state.in_(_OPEN_STATES),
+        )
+        .order_by(Interview.ends_at, Interview.id, FeedbackRequest.position, FeedbackRequest.id)
+    ).all()
+    if not rows:
+        return []
+    lines: dict[int, list[DigestLine]] = {}
+    for interview_id, who, public_id, count, error, next_at, ends_at in rows:
+        lines.setdefault(interview_id, []).append(
+            DigestLine(
+                interviewer=who,
+                public_id=public_id,
+                overdue_by=now - (ends_at + policy.due_after),
+                reminders_sent=count,
+                last_error=error if next_at is None else None,
+            )
+        )
+    interviews = {
+        i.id: i for i in session.scalars(sa.select(Interview).where(Interview.id.in_(lines)))
+    }
+    return [
+        DigestItem(interview=interview_view(interviews[i]), missing=tuple(missing))
+        for i, missing in lines.items()
+    ]
+
+
+def defer_digest(session: Session, recruiter: str, *, until: datetime) -> None:
+    """Hold the recruiter's claimed digest back until ``until`` (quiet hours)."""
+    session.execute(
+        sa.update(RecruiterDigest)
+        .where(RecruiterDigest.recruiter == recruiter, RecruiterDigest.next_action_at.is_not(None))
+        .values(next_action_at=until)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def mark_digest_sent(
+    session: Session,
+    recruiter: str,
+    *,
+    now: datetime,
+    interval: timedelta,
+    sent: bool,
+    policy: FeedbackPolicy | None = None,
+) -> None:
+    """Record a claimed digest: sent, or nothing to report.
+
+    Sent: ``last_sent_at = now`` and the next digest ``interval`` later
+    (:func:`digest_for` then decides whether there is anything to say); audited
+    as ``digest.sent`` with the number of ``interviews`` and ``missing``
+    requests when ``policy`` is given to count them. Not sent: the digest waits
+    for the next arm (:func:`storage.forms.mark_form_sent`, an escalation);
+    with ``policy``, it is also re-armed for the moment the recruiter's next
+    open request becomes overdue, so an arm that raced with this claim is never
+    lost. Pass ``policy``.
+    """
+    row = session.scalars(
+        sa.select(RecruiterDigest)
+        .where(RecruiterDigest.recruiter == recruiter)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if row is None:
+        return
+    if sent:
+        row.last_sent_at = now
+        row.next_action_at = now + interval
+        session.flush()
+        detail: dict[str, int] = {}
+        if policy is not None:
+            items = digest_for(session, recruiter, now=now, policy=policy)
+            detail = {"interviews": len(items), "missing": sum(len(i.missing) for i in items)}
+        record_audit(
+            session,
+            actor="system",
+            action="digest.sent",
+            entity="recruiter",
+            entity_id=recruiter,
+            detail=detail,
+            at=now,
+        )
+        return
+    upcoming = None
+    if policy is not None:
+        first_end = session.scalar(
+            sa.select(sa.func.min(Interview.ends_at))
+            .join(FeedbackRequest, FeedbackRequest.interview_id == Interview.id)
+            .where(
+                Interview.recruiter == recruiter,
+                Interview.state.in_(LIVE_INTERVIEW_STATES),
+                Interview.ends_at > now - policy.due_after,
+                FeedbackRequest.state.in_(_OPEN_STATES),
+            )
+        )
+        if first_end is not None:
+            upcoming = first_end + policy.due_after
+            if row.last_sent_at is not None:
+                upcoming = max(upcoming, row.last_sent_at + interval)
+    row.next_action_at = upcoming
+    session.flush()
+
+
+# ---------------------------------------------------------------------------
+# Escalations
+
+
+def claim_due_escalations(
+    session: Session,
+    *,
+    now: datetime,
+    policy: FeedbackPolicy,
+    lease: timedelta = timedelta(minutes=2),
+    limit: int = 50,
+) -> list[int]:
+    """Claim up to ``limit`` interviews whose escalation is due; return their ids.
+
+    Due: ``escalation_due_at <= now``, not escalated yet, the interview
+    scheduled or summarised. An escalation whose real deadline (the end +
+    ``summary_deadline``, from ``policy``) is still ahead (a backfilled row, a
+    changed config) is moved to that deadline and not returned. The rest move
+    to ``now + lease`` with a conditional UPDATE (``FOR UPDATE SKIP LOCKED`` on
+    PostgreSQL). Then :func:`escalation_for` and :func:`mark_escalated`.
+    """
+    due = session.execute(
+        sa.select(Interview.id, Interview.escalation_due_at, Interview.ends_at)
+        .where(
+            Interview.state.in_(LIVE_INTERVIEW_STATES),
+            Interview.escalation_due_at <= now,
+            Interview.escalated_at.is_(None),
+        )
+        .order_by(Interview.escalation_due_at, Interview.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    until = now + lease
+    claimed: list[int] = []
+    for interview_id, seen, ends_at in due:
+        if seen is None:  # pragma: no cover - excluded by the query
+            continue
+        deadline = ends_at + policy.summary_deadline
+        if deadline > now:
+            # Not yet (a backfilled row, a longer deadline): look again at the deadline.
+            _move_escalation(session, interview_id, seen=seen, to=deadline)
+        elif _move_escalation(session, interview_id, seen=seen, to=until):
+            claimed.append(interview_id)
+    return claimed
+
+
+def _move_escalation(session: Session, interview_id: int, *, seen: datetime, to: datetime) -> bool:
+    result = session.execute(
+        sa.update(Interview)
+        .where(
+            Interview.id == interview_id,
+            Interview.escalation_due_at == seen,
+            Interview.escalated_at.is_(None),
+        )
+        .values(escalation_due_at=to)
+        .execution_options(synchronize_session=False)
+    )
+    return _rowcount(result) == 1
+
+
+def escalation_for(session: Session, interview_id: int) -> tuple[InterviewView, tuple[str, ...]]:
+    """The interview and who is missing: expected interviewers (not declined) without feedback.
+
+    Raises:
+        KeyError: no interview has this id.
+    """
+    interview = session.get(Interview, interview_id, populate_existing=True)
+    if interview is None:
+        raise KeyError(f"no interview with id {interview_id}")
+    return interview_view(interview), tuple(_missing(session, interview_id))
+
+
+def defer_escalation(session: Session, interview_id: int, *, until: datetime) -> None:
+    """Hold a claimed escalation back until ``until`` (the hiring lead's quiet hours)."""
+    session.execute(
+        sa.update(Interview)
+        .where(
+            Interview.id == interview_id,
+            Interview.escalated_at.is_(None),
+            Interview.escalation_due_at.is_not(None),
+        )
+        .values(escalation_due_at=until)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def mark_escalated(session: Session, interview_id: int, *, now: datetime, sent: bool) -> bool:
+    """Record the escalation: done, with a DM to the hiring lead (``sent``) or none needed.
+
+    ``escalated_at = now``, ``escalation_due_at`` NULL; audited as
+    ``interview.escalated`` with the number ``missing`` when sent (else
+    ``interview.escalation_skipped``). While feedback is missing, the
+    recruiter's digest is armed for now, whatever its interval.
+
+    Returns:
+        True if this call recorded it; False, changing nothing, if it was
+        recorded already or the interview is unknown.
+    """
+    interview = _lock_interview(session, interview_id)
+    if interview is None or interview.escalated_at is not None:
+        return False
+    interview.escalated_at = now
+    interview.escalation_due_at = None
+    session.flush()
+    missing = len(_missing(session, interview_id))
+    record_audit(
+        session,
+        actor="system",
+        action="interview.escalated" if sent else "interview.escalation_skipped",
+        entity="interview",
+        entity_id=interview_id,
+        detail={"missing": missing},
+        at=now,
+    )
+    if missing and interview.state in LIVE_INTERVIEW_STATES:
+        arm_digest(session, interview.recruiter, due=now, interval=None)
+    return True
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+
+def _missing(session: Session, interview_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            sa.select(FeedbackRequest.interviewer)
+            .where(
+                FeedbackRequest.interview_id == interview_id,
+                FeedbackRequest.state.in_(_OPEN_STATES),
+            )
+            .order_by(FeedbackRequest.position, FeedbackRequest.id)
+        )
+    )
+
+
+def _request(session: Session, public_id: str) -> FeedbackRequest | None:
+    if not isinstance(public_id, str) or not _PUBLIC_ID.fullmatch(public_id):
+        return None
+    return session.scalars(
+        sa.select(FeedbackRequest)
+        .where(FeedbackRequest.public_id == public_id)
+        .options(joinedload(FeedbackRequest.interview))
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def _owned(session: Session, public_id: str, user_id: str) -> FeedbackRequest:
+    request = _request(session, public_id)
+    if request is None:
+        raise FeedbackRefused(RefusalReason.NOT_FOUND)
+    if request.interviewer != user_id:
+        raise FeedbackRefused(RefusalReason.NOT_YOURS)
+    return request
+
+
+def _refuse_closed(request: FeedbackRequest) -> None:
+    state = request.interview.state
+    if state == InterviewState.CANCELLED:
+        raise FeedbackRefused(RefusalReason.CANCELLED)
+    if state == InterviewState.ARCHIVED:
+        raise FeedbackRefused(RefusalReason.HISTORY)
+    if request.state == RequestState.DECLINED:
+        raise FeedbackRefused(RefusalReason.DECLINED)
+
+
+def _lock_interview(session: Session, interview_id: int) -> Interview | None:
+    # FOR UPDATE on PostgreSQL (SQLite serialises write transactions anyway), so a
+    # submission for the same interview waits: the summary's due time stays right.
+    return session.scalars(
+        sa.select(Interview)
+        .where(Interview.id == interview_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def _context(
+    session: Session, request_id: int, policy: FeedbackPolicy, now: datetime
+) -> FormContext:
+    request = session.scalars(
+        sa.select(FeedbackRequest)
+        .where(FeedbackRequest.id == request_id)
+        .options(
+            joinedload(FeedbackRequest.interview),
+            selectinload(FeedbackRequest.feedback).selectinload(Feedback.ratings),
+        )
+        .execution_options(populate_existing=True)
+    ).one()
+    return form_context_for_request(session, request, policy=policy, now=now)
+
+
+def _rowcount(result: object) -> int:
+    # Session.execute is typed as returning Result; DML returns a CursorResult.
+    assert isinstance(result, CursorResult)
+    return result.rowcount

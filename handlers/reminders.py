@@ -17,6 +17,22 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+
+from handlers.blocks.commands import build_notice
+from handlers.blocks.reminders import (
+    build_declined_notice,
+    build_digest,
+    build_escalation,
+    build_not_attended,
+    build_nudge,
+    build_nudge_queued,
+    build_snoozed,
+)
+from handlers.context import BotContext
+from handlers.timezones import TimeZones
+from rubric.quiet_hours import next_allowed, tomorrow_morning
+from storage.feedback import FeedbackRefused
+from storage.forms import PERMANENT_SLACK_ERRORS
 from storage.reminders import (
     NudgeJob,
     claim_due_digests,
@@ -35,22 +51,6 @@ from storage.reminders import (
     request_nudge_now,
     snooze_request,
 )
-
-from handlers.blocks.commands import build_notice
-from handlers.blocks.reminders import (
-    build_declined_notice,
-    build_digest,
-    build_escalation,
-    build_not_attended,
-    build_nudge,
-    build_nudge_queued,
-    build_snoozed,
-)
-from handlers.context import BotContext
-from handlers.timezones import TimeZones
-from rubric.quiet_hours import next_allowed, tomorrow_morning
-from storage.feedback import FeedbackRefused
-from storage.forms import PERMANENT_SLACK_ERRORS
 from storage.summaries import load_summary_data
 
 logger = logging.getLogger(__name__)

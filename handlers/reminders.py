@@ -33,6 +33,7 @@ from handlers.timezones import TimeZones
 from rubric.quiet_hours import next_allowed, tomorrow_morning
 from storage.feedback import FeedbackRefused
 from storage.forms import PERMANENT_SLACK_ERRORS
+from storage.queries import interviewer_of
 from storage.reminders import (
     NudgeJob,
     claim_due_digests,
@@ -347,7 +348,7 @@ class ReminderListeners:
             outcome = request_nudge_now(session, public_id, actor=user, now=self.ctx.now())
         if outcome == "queued":
             with self.ctx.session_factory.begin() as session:
-                interviewer = _interviewer_of(session, public_id)
+                interviewer = interviewer_of(session, public_id) or "?"
             text, blocks = build_nudge_queued(interviewer)
             try:
                 client.chat_postEphemeral(
@@ -362,15 +363,3 @@ class ReminderListeners:
             "not_found": "That request no longer exists.",
         }
         self._tell(client, channel, user, messages.get(outcome, "Nothing to do."))
-
-
-def _interviewer_of(session: Any, public_id: str) -> str:
-    from sqlalchemy import select
-
-    from storage.models import FeedbackRequest
-
-    return str(
-        session.scalar(
-            select(FeedbackRequest.interviewer).where(FeedbackRequest.public_id == public_id)
-        )
-    )

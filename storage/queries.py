@@ -434,3 +434,10 @@ def _rowcount(result: object) -> int:
     # Session.execute is typed as returning Result; DML returns a CursorResult.
     assert isinstance(result, CursorResult)
     return result.rowcount
+
+
+def interviewer_of(session: Session, public_id: str) -> str | None:
+    """The Slack ID of the interviewer a request belongs to (for confirmations)."""
+    return session.scalar(
+        sa.select(FeedbackRequest.interviewer).where(FeedbackRequest.public_id == public_id)
+    )

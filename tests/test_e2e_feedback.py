@@ -388,3 +388,23 @@ def test_cancelling_after_the_forms_went_out_updates_every_dm(served: ServedBot)
     notice = served.last_opened_view()
     assert "cancelled" in json.dumps(notice)
     assert notice.get("callback_id") is None
+
+
+def test_rate_limited_calls_wait_for_retry_after_and_go_through(served: ServedBot) -> None:
+    from tests.fakeslack import Fault
+
+    fake = served.fake
+    fake.fail(
+        "chat.postMessage",
+        Fault(
+            status=429,
+            body={"ok": False, "error": "ratelimited"},
+            headers={"Retry-After": "0"},
+            times=2,
+        ),
+    )
+    served.clock.now = served.clock.now.replace(hour=11)
+    report = served.sweep()
+    assert report.forms_sent == 4 and report.forms_failed == 0
+    assert len(fake.calls_to("chat.postMessage")) == 6  # two 429s, each retried after Retry-After
+    assert sorted(m.channel for m in fake.messages) == sorted(PANEL)

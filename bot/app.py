@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import re
+import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
+from bot.slack_client import counting
 from handlers.context import BotContext, ReminderSettings, utc_now
 from handlers.listeners import register_listeners
+from handlers.logcontext import start_log_context
 from handlers.summary import SummaryWorker
 from handlers.sweep import Sweeper
 from handlers.timezones import TimeZones
@@ -21,6 +28,50 @@ from rubric import RubricRegistry
 from storage.policy import FeedbackPolicy
 
 logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_SAFE_ID = re.compile(r"[^A-Za-z0-9._:-]")
+
+
+class ContextThreadPoolExecutor(ThreadPoolExecutor):
+    """Runs each task in a copy of the submitter's context, so log fields follow it."""
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        context = contextvars.copy_context()
+        return super().submit(context.run, fn, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def request_id_of(body: dict[str, Any]) -> str:
+    """An id for one Slack request: its event_id, trigger_id, view id or action_ts, else new."""
+    view: Any = body.get("view")
+    view = view if isinstance(view, dict) else {}
+    actions: Any = body.get("actions")
+    first: Any = actions[0] if isinstance(actions, list) and actions else {}
+    first = first if isinstance(first, dict) else {}
+    for candidate in (
+        body.get("event_id"),
+        body.get("trigger_id"),
+        view.get("id"),
+        first.get("action_ts"),
+    ):
+        if isinstance(candidate, str) and candidate:
+            return _SAFE_ID.sub("", candidate)[:64] or uuid.uuid4().hex
+    return uuid.uuid4().hex
+
+
+def _request_context(body: dict[str, Any], context: BoltContext, next: Callable[[], Any]) -> Any:
+    """Bolt global middleware: a request_id on every later log line; Slack errors counted.
+
+    Bolt runs middleware one after another, not nested around the listener, so the
+    field is set for the rest of the request's context (``BotWsgiApp`` gives each
+    request a fresh one; the listener executor copies it into the listener's thread).
+    """
+    start_log_context(request_id=request_id_of(body))
+    if context.client is not None:
+        context["client"] = counting(context.client)  # Bolt's per-request plain WebClient
+    return next()
 
 
 class SecretsError(Exception):
@@ -97,7 +148,10 @@ def build_bot(
         # Verified lazily by Bolt's auth middleware on the first request, not at start-up.
         token_verification_enabled=False,
         logger=logging.getLogger("slack_bolt"),
+        # Listeners run here after the ack; the copied context keeps their request_id.
+        listener_executor=ContextThreadPoolExecutor(max_workers=5),
     )
+    app.use(_request_context)
     timezones = TimeZones(ctx.default_tz, session_factory=session_factory, clock=clock)
     register_listeners(app, ctx, timezones, candidate_display=config.summary.candidate_display)
     summaries = SummaryWorker(ctx, client, candidate_display=config.summary.candidate_display)

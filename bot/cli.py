@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Config, ConfigError, load_config
+from bot.logs import configure_logging, fallback_logging
 from rubric import RubricRegistry, load_rubric_file, render_rubric
 from rubric.located_yaml import SourceErrors
 
@@ -89,16 +90,35 @@ def build_parser() -> argparse.ArgumentParser:
     config = commands.add_parser("config", help="inspect the configuration")
     config_cmds = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     config_cmds.add_parser("show", help="print the effective settings (secrets as set/not set)")
+
+    demo = commands.add_parser(
+        "demo",
+        help="run one interview end to end against a fake Slack (no account, no network)",
+        description="Schedule the example interview, give its feedback and post its summary, "
+        "all on this machine: a fake Slack, a throwaway SQLite database and the real bot. "
+        "Ignores the configuration and the SLACK_* / DATABASE_URL variables.",
+    )
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where to write the Block Kit JSON and the heatmap (default ./interview-bot-demo)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    if args.command == "demo":  # before any config is read: no real database, no real Slack
+        return _demo(args)
+    # Plain basicConfig until the config says otherwise; -v always means DEBUG.
+    if fallback_logging(logging.DEBUG if args.verbose else logging.INFO):
+        try:
+            log = load_config().logging
+            configure_logging(log.format, "DEBUG" if args.verbose else log.level)
+        except ConfigError:
+            pass  # _run reports it; the fallback stays
     try:
         return _run(args, sys.stdout)
     except ConfigError as exc:
@@ -157,6 +177,18 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         print(json.dumps(config.describe(), indent=2, default=str), file=out)
         return EXIT_OK
     raise CliError(f"unknown command {args.command!r}")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    # Quiet unless -v: the demo's progress lines are its output.
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return run_demo(args.out, stdout=sys.stdout)
 
 
 def _rubric_validate(files: Sequence[Path], out: TextIO) -> int:

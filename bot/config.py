@@ -100,6 +100,12 @@ class AccessConfig(_Section):
     recruiters: tuple[Annotated[str, StringConstraints(pattern=r"^[UWS][A-Z0-9]{2,31}$")], ...] = ()
 
 
+class LoggingConfig(_Section):
+    # text: key=value lines; json: one JSON object per line (for log shippers)
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class FileConfig(_Section):
     """Everything the YAML config file may say; every key is optional."""
 
@@ -109,6 +115,7 @@ class FileConfig(_Section):
     scheduler: SchedulerConfig = SchedulerConfig()
     database: DatabaseConfig = DatabaseConfig()
     access: AccessConfig = AccessConfig()
+    logging: LoggingConfig = LoggingConfig()
     rubrics_dir: Path | None = None
     timezone: str | None = None
 
@@ -168,6 +175,10 @@ class Config(BaseModel):
     @property
     def access(self) -> AccessConfig:
         return self.file.access
+
+    @property
+    def logging(self) -> LoggingConfig:
+        return self.file.logging
 
     @property
     def rubrics_dir(self) -> Path | None:

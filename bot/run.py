@@ -76,7 +76,7 @@ def run_serve(
             bound = getattr(server, "effective_port", port)
             print(
                 f"interview-bot listening on http://{host}:{bound} "
-                "(POST /slack/events, GET /healthz)",
+                "(POST /slack/events, GET /healthz, GET /metrics)",
                 flush=True,
             )
             wsgi.ready.set()

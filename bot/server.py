@@ -1,18 +1,22 @@
-"""HTTP serving: Bolt's WSGI adapter behind waitress, plus ``GET /healthz``."""
+"""HTTP serving: Bolt's WSGI adapter behind waitress, plus ``GET /healthz`` and ``/metrics``."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy.engine import Engine
 from waitress import wasyncore
 from waitress.server import create_server
+
+from handlers.metrics import REGISTRY
 
 if TYPE_CHECKING:
     from waitress.server import BaseWSGIServer, MultiSocketServer
@@ -21,12 +25,13 @@ logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 
 StartResponse = Callable[..., Any]
 
 
 class BotWsgiApp:
-    """Routes Slack requests to Bolt and answers health checks."""
+    """Routes Slack requests to Bolt; answers health checks and Prometheus scrapes."""
 
     def __init__(self, app: App, engine: Engine) -> None:
         self.slack = SlackRequestHandler(app, path=EVENTS_PATH)
@@ -45,6 +50,10 @@ class BotWsgiApp:
         return True, "ok"
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        # A fresh context per request: the request_id the Bolt middleware sets ends here.
+        return contextvars.copy_context().run(self._route, environ, start_response)
+
+    def _route(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") in (
             "GET",
             "HEAD",
@@ -54,6 +63,16 @@ class BotWsgiApp:
             start_response(
                 "200 OK" if ok else "503 Service Unavailable",
                 [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        if environ.get("PATH_INFO") == METRICS_PATH and environ.get("REQUEST_METHOD") in (
+            "GET",
+            "HEAD",
+        ):
+            body = generate_latest(REGISTRY)
+            start_response(
+                "200 OK",
+                [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))],
             )
             return [body]
         return self.slack(environ, start_response)

@@ -25,9 +25,11 @@ from handlers.blocks.feedback_modal import (
 from handlers.blocks.form_dm import build_form_dm
 from handlers.blocks.notice import build_notice_modal
 from handlers.context import BotContext
+from handlers.metrics import FEEDBACK_SUBMISSIONS
 from handlers.timezones import TimeZones
 from storage.feedback import (
     FeedbackRefused,
+    SubmitOutcome,
     load_draft,
     load_form_context,
     save_draft,
@@ -156,6 +158,8 @@ class FeedbackListeners:
         else:
             ack()
         logger.info("feedback %s for request %s", outcome.value, public_id)
+        if outcome in (SubmitOutcome.CREATED, SubmitOutcome.UPDATED):
+            FEEDBACK_SUBMISSIONS.labels(outcome=outcome.value).inc()
         self._refresh_dm(client, public_id, user)
 
     def _refresh_dm(self, client: WebClient, public_id: str, user: str) -> None:

@@ -29,6 +29,8 @@ from handlers.blocks.reminders import (
     build_snoozed,
 )
 from handlers.context import BotContext
+from handlers.logcontext import log_context
+from handlers.metrics import DIGESTS, ESCALATIONS, NUDGES, SWEEP_CLAIMED
 from handlers.timezones import TimeZones
 from rubric.quiet_hours import next_allowed, tomorrow_morning
 from storage.feedback import FeedbackRefused
@@ -105,10 +107,12 @@ class ReminderWorker:
                     max_nudges=self.ctx.reminders.max_nudges,
                     limit=BATCH,
                 )
+            SWEEP_CLAIMED.labels(kind="nudge").inc(len(jobs))
             for job in jobs:
                 if stopping.is_set():
                     return
-                self._nudge(job, report)
+                with log_context(job=f"nudge:{job.context.request.public_id}"):
+                    self._nudge(job, report)
             if len(jobs) < BATCH:
                 return
 
@@ -160,6 +164,8 @@ class ReminderWorker:
                 number=job.number,
             )
         report.nudges += 1
+        NUDGES.inc()
+        logger.debug("nudge %d sent to %s", job.number, request.interviewer)
 
     # -- escalations -----------------------------------------------------------------
     def _escalations(self, stopping: threading.Event, report: ReminderReport) -> None:
@@ -167,90 +173,98 @@ class ReminderWorker:
             ids = claim_due_escalations(
                 session, now=self.ctx.now(), policy=self.ctx.policy, limit=BATCH
             )
+        SWEEP_CLAIMED.labels(kind="escalation").inc(len(ids))
         for interview_id in ids:
             if stopping.is_set():
                 return
+            with log_context(job=f"escalation:{interview_id}"):
+                self._escalation(interview_id, report)
+
+    def _escalation(self, interview_id: int, report: ReminderReport) -> None:
+        with self.ctx.session_factory.begin() as session:
+            interview, missing = escalation_for(session, interview_id)
+        if not missing:
             with self.ctx.session_factory.begin() as session:
-                interview, missing = escalation_for(session, interview_id)
-            if not missing:
+                mark_escalated(session, interview_id, now=self.ctx.now(), sent=False)
+            return
+        ok, allowed = self._allowed(interview.hiring_lead)
+        if not ok:
+            with self.ctx.session_factory.begin() as session:
+                defer_escalation(session, interview_id, until=allowed)
+            report.deferred += 1
+            return
+        text, blocks = build_escalation(
+            interview, missing, tz=self.timezones.of(self.client, interview.hiring_lead)
+        )
+        try:
+            self.client.chat_postMessage(channel=interview.hiring_lead, text=text, blocks=blocks)
+        except (SlackApiError, OSError) as exc:
+            report.failed += 1
+            error = _error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
+            if error in PERMANENT:
+                logger.error("escalation to %s failed for good: %s", interview.hiring_lead, error)
                 with self.ctx.session_factory.begin() as session:
                     mark_escalated(session, interview_id, now=self.ctx.now(), sent=False)
-                continue
-            ok, allowed = self._allowed(interview.hiring_lead)
-            if not ok:
-                with self.ctx.session_factory.begin() as session:
-                    defer_escalation(session, interview_id, until=allowed)
-                report.deferred += 1
-                continue
-            text, blocks = build_escalation(
-                interview, missing, tz=self.timezones.of(self.client, interview.hiring_lead)
-            )
-            try:
-                self.client.chat_postMessage(
-                    channel=interview.hiring_lead, text=text, blocks=blocks
-                )
-            except (SlackApiError, OSError) as exc:
-                report.failed += 1
-                error = _error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
-                if error in PERMANENT:
-                    logger.error(
-                        "escalation to %s failed for good: %s", interview.hiring_lead, error
-                    )
-                    with self.ctx.session_factory.begin() as session:
-                        mark_escalated(session, interview_id, now=self.ctx.now(), sent=False)
-                # otherwise the claim's lease expires and the next sweep retries
-                continue
-            with self.ctx.session_factory.begin() as session:
-                mark_escalated(session, interview_id, now=self.ctx.now(), sent=True)
-            report.escalations += 1
+            # otherwise the claim's lease expires and the next sweep retries
+            return
+        with self.ctx.session_factory.begin() as session:
+            mark_escalated(session, interview_id, now=self.ctx.now(), sent=True)
+        report.escalations += 1
+        ESCALATIONS.inc()
+        logger.debug("escalation sent to %s", interview.hiring_lead)
 
     # -- digests -----------------------------------------------------------------------
     def _digests(self, stopping: threading.Event, report: ReminderReport) -> None:
         with self.ctx.session_factory.begin() as session:
             recruiters = claim_due_digests(session, now=self.ctx.now(), limit=BATCH)
+        SWEEP_CLAIMED.labels(kind="digest").inc(len(recruiters))
         for recruiter in recruiters:
             if stopping.is_set():
                 return
-            now = self.ctx.now()
-            with self.ctx.session_factory.begin() as session:
-                items = digest_for(session, recruiter, now=now, policy=self.ctx.policy)
-            interval = self.ctx.policy.digest_interval
-            if not items:
-                with self.ctx.session_factory.begin() as session:
-                    mark_digest_sent(
-                        session,
-                        recruiter,
-                        now=now,
-                        interval=interval,
-                        sent=False,
-                        policy=self.ctx.policy,
-                    )
-                continue
-            ok, allowed = self._allowed(recruiter)
-            if not ok:
-                with self.ctx.session_factory.begin() as session:
-                    defer_digest(session, recruiter, until=allowed)
-                report.deferred += 1
-                continue
-            text, blocks = build_digest(
-                items, tz=self.timezones.of(self.client, recruiter), now=now
-            )
-            try:
-                self.client.chat_postMessage(channel=recruiter, text=text, blocks=blocks)
-            except (SlackApiError, OSError) as exc:
-                report.failed += 1
-                logger.warning("digest to %s failed: %s", recruiter, exc)
-                continue  # the lease expires and the next sweep retries
+            with log_context(job=f"digest:{recruiter}"):
+                self._digest(recruiter, report)
+
+    def _digest(self, recruiter: str, report: ReminderReport) -> None:
+        now = self.ctx.now()
+        with self.ctx.session_factory.begin() as session:
+            items = digest_for(session, recruiter, now=now, policy=self.ctx.policy)
+        interval = self.ctx.policy.digest_interval
+        if not items:
             with self.ctx.session_factory.begin() as session:
                 mark_digest_sent(
                     session,
                     recruiter,
                     now=now,
                     interval=interval,
-                    sent=True,
+                    sent=False,
                     policy=self.ctx.policy,
                 )
-            report.digests += 1
+            return
+        ok, allowed = self._allowed(recruiter)
+        if not ok:
+            with self.ctx.session_factory.begin() as session:
+                defer_digest(session, recruiter, until=allowed)
+            report.deferred += 1
+            return
+        text, blocks = build_digest(items, tz=self.timezones.of(self.client, recruiter), now=now)
+        try:
+            self.client.chat_postMessage(channel=recruiter, text=text, blocks=blocks)
+        except (SlackApiError, OSError) as exc:
+            report.failed += 1
+            logger.warning("digest to %s failed: %s", recruiter, exc)
+            return  # the lease expires and the next sweep retries
+        with self.ctx.session_factory.begin() as session:
+            mark_digest_sent(
+                session,
+                recruiter,
+                now=now,
+                interval=interval,
+                sent=True,
+                policy=self.ctx.policy,
+            )
+        report.digests += 1
+        DIGESTS.inc()
+        logger.debug("digest sent to %s", recruiter)
 
 
 class ReminderListeners:

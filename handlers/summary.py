@@ -25,6 +25,8 @@ from handlers.blocks.summary import (
 )
 from handlers.context import BotContext
 from handlers.heatmap import render_heatmap
+from handlers.logcontext import log_context
+from handlers.metrics import SUMMARIES
 from rubric.consensus import panel_consensus
 from rubric.consensus_types import PanelConsensus, PanelistInput, PanelRating
 from storage.summaries import (
@@ -89,6 +91,10 @@ class SummaryWorker:
             )
 
     def run(self, job: SummaryJob, report: SummaryReport) -> None:
+        with log_context(job=f"summary:{job.kind}:{job.interview_id}"):
+            self._run(job, report)
+
+    def _run(self, job: SummaryJob, report: SummaryReport) -> None:
         try:
             if job.kind == "post":
                 self._post(job.interview_id)
@@ -99,6 +105,8 @@ class SummaryWorker:
             else:
                 self._update(job.interview_id)
                 report.updated += 1
+            SUMMARIES.labels(kind=job.kind).inc()
+            logger.debug("summary %s for interview %d done", job.kind, job.interview_id)
         except SlackApiError as exc:
             report.failed += 1
             self._failed(job, str(exc.response.get("error") or f"http_{exc.response.status_code}"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
@@ -18,6 +19,8 @@ from slack_sdk.errors import SlackApiError
 
 from handlers.blocks.form_dm import build_form_dm
 from handlers.context import BotContext
+from handlers.logcontext import log_context
+from handlers.metrics import FORMS_SENT, SWEEP_CLAIMED, SWEEP_DURATION
 from handlers.reminders import ReminderReport, ReminderWorker
 from handlers.summary import SummaryReport, SummaryWorker
 from handlers.timezones import TimeZones
@@ -65,15 +68,25 @@ class Sweeper:
         self._stopping.set()
 
     def run_once(self) -> SweepReport:
+        started = time.perf_counter()
+        try:
+            with log_context(job="sweep"):
+                return self._run_once()
+        finally:
+            SWEEP_DURATION.observe(time.perf_counter() - started)
+
+    def _run_once(self) -> SweepReport:
         report = SweepReport()
         while not self._stopping.is_set():
             now = self.ctx.now()
             with self.ctx.session_factory.begin() as session:
                 claimed = claim_due_forms(session, now=now, policy=self.ctx.policy, limit=BATCH)
+            SWEEP_CLAIMED.labels(kind="form").inc(len(claimed))
             for form in claimed:
                 if self._stopping.is_set():
                     break  # the unclaimed rest comes back after its lease
-                self._send_form(form, report)
+                with log_context(job=f"form:{form.request.public_id}"):
+                    self._send_form(form, report)
             if len(claimed) < BATCH:
                 break
         self._run_summaries(report)
@@ -97,6 +110,7 @@ class Sweeper:
             jobs = self.summaries.claim(BATCH)
             if not jobs:
                 return
+            SWEEP_CLAIMED.labels(kind="summary").inc(len(jobs))
             for job in jobs:
                 if self._stopping.is_set():
                     return  # unclaimed work comes back after its lease
@@ -128,6 +142,8 @@ class Sweeper:
                 policy=self.ctx.policy,
             )
         report.forms_sent += 1
+        FORMS_SENT.inc()
+        logger.debug("form DM sent to %s", request.interviewer)
 
     def _failed(self, form: FormContext, error: str, report: SweepReport) -> None:
         permanent = error in PERMANENT_SLACK_ERRORS

@@ -1,0 +1,72 @@
+"""Prometheus metrics of one bot process, on a registry of their own (not the global default).
+
+``bot.server`` serves ``REGISTRY`` at ``GET /metrics``. Counters count work that
+succeeded (recorded in the database), except ``slack_api_errors``, which
+``bot.slack_client`` increments for every Web API call Slack answered with an
+error (after the client's own retries).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+FORMS_SENT = Counter(
+    "interview_bot_forms_sent",
+    "Feedback form DMs delivered to interviewers.",
+    registry=REGISTRY,
+)
+FEEDBACK_SUBMISSIONS = Counter(
+    "interview_bot_feedback_submissions",
+    "Final feedback submissions stored (created: first one; updated: an edit that changed it).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+NUDGES = Counter(
+    "interview_bot_nudges",
+    "Reminder DMs sent to interviewers.",
+    registry=REGISTRY,
+)
+DIGESTS = Counter(
+    "interview_bot_digests",
+    "Recruiter digests sent.",
+    registry=REGISTRY,
+)
+ESCALATIONS = Counter(
+    "interview_bot_escalations",
+    "Escalations sent to hiring leads.",
+    registry=REGISTRY,
+)
+SUMMARIES = Counter(
+    "interview_bot_summaries",
+    "Panel summary units done (post: the message; finish: its thread; update: a later edit).",
+    ["kind"],
+    registry=REGISTRY,
+)
+SLACK_API_ERRORS = Counter(
+    "interview_bot_slack_api_errors",
+    "Slack Web API calls that ended in an error, by API method and Slack's error code.",
+    ["method", "error"],
+    registry=REGISTRY,
+)
+SWEEP_DURATION = Histogram(
+    "interview_bot_sweep_duration_seconds",
+    "Wall time of one sweep.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+    registry=REGISTRY,
+)
+SWEEP_CLAIMED = Counter(
+    "interview_bot_sweep_claimed",
+    "Units of work the sweep claimed, by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
+
+# Pre-create the labelled series so dashboards see zeros, not gaps.
+for _outcome in ("created", "updated"):
+    FEEDBACK_SUBMISSIONS.labels(outcome=_outcome)
+for _kind in ("post", "finish", "update"):
+    SUMMARIES.labels(kind=_kind)
+for _kind in ("form", "summary", "nudge", "digest", "escalation"):
+    SWEEP_CLAIMED.labels(kind=_kind)

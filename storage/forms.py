@@ -298,12 +298,41 @@ def record_form_failure(
     ).one_or_none()
     if request is None or request.state != RequestState.PENDING:
         return None
+    return record_delivery_failure(
+        session,
+        request,
+        expected_state=RequestState.PENDING,
+        error=error,
+        permanent=permanent,
+        now=now,
+        action="request.form_failed",
+    )
+
+
+def record_delivery_failure(
+    session: Session,
+    request: FeedbackRequest,
+    *,
+    expected_state: RequestState,
+    error: str,
+    permanent: bool,
+    now: datetime,
+    action: str,
+) -> timedelta | None:
+    """The shared tail of a failed form or nudge DM: count, back off or stop, audit.
+
+    The update is conditional on the request still being in ``expected_state``
+    with work due, so a concurrent transition wins and nothing is recorded.
+    """
     error = error[:_ERROR_MAX_CHARS]
-    attempts = request.attempts + 1
-    backoff = None if permanent else form_backoff(attempts)
+    backoff = None if permanent else form_backoff(request.attempts + 1)
     result = session.execute(
         sa.update(FeedbackRequest)
-        .where(FeedbackRequest.id == request.id, FeedbackRequest.state == RequestState.PENDING)
+        .where(
+            FeedbackRequest.id == request.id,
+            FeedbackRequest.state == expected_state,
+            FeedbackRequest.next_action_at.is_not(None),
+        )
         .values(
             attempts=FeedbackRequest.attempts + 1,
             last_error=error,
@@ -317,7 +346,7 @@ def record_form_failure(
         record_audit(
             session,
             actor="system",
-            action="request.form_failed",
+            action=action,
             entity="request",
             entity_id=request.id,
             detail={"request": request.public_id, "error": error},

@@ -60,7 +60,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from storage.audit import record_audit
 from storage.editing import FeedbackRefused, RefusalReason
-from storage.forms import arm_digest, form_backoff
+from storage.forms import arm_digest, record_delivery_failure
 from storage.models import (
     Feedback,
     FeedbackRequest,
@@ -105,7 +105,6 @@ NudgeNowOutcome = Literal["queued", "not_allowed", "not_open", "not_found"]
 
 # What new_public_id() makes; anything else is refused without a query.
 _PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
-_ERROR_MAX_CHARS = 255  # feedback_requests.last_error is VARCHAR(255)
 # Requests still expected and not given: neither submitted nor declined.
 _OPEN_STATES = (RequestState.PENDING, RequestState.FORM_SENT)
 # The configuration defaults, for snooze_request called without a policy.
@@ -355,35 +354,15 @@ def record_nudge_failure(
         return None
     if request.next_action_at is None:
         return None
-    error = error[:_ERROR_MAX_CHARS]
-    backoff = None if permanent else form_backoff(request.attempts + 1)
-    result = session.execute(
-        sa.update(FeedbackRequest)
-        .where(
-            FeedbackRequest.id == request.id,
-            FeedbackRequest.state == RequestState.FORM_SENT,
-            FeedbackRequest.next_action_at.is_not(None),
-        )
-        .values(
-            attempts=FeedbackRequest.attempts + 1,
-            last_error=error,
-            next_action_at=None if backoff is None else now + backoff,
-        )
-        .execution_options(synchronize_session="fetch")
+    return record_delivery_failure(
+        session,
+        request,
+        expected_state=RequestState.FORM_SENT,
+        error=error,
+        permanent=permanent,
+        now=now,
+        action="request.nudge_failed",
     )
-    if _rowcount(result) != 1:
-        return None
-    if permanent:
-        record_audit(
-            session,
-            actor="system",
-            action="request.nudge_failed",
-            entity="request",
-            entity_id=request.id,
-            detail={"request": request.public_id, "error": error},
-            at=now,
-        )
-    return backoff
 
 
 # ---------------------------------------------------------------------------

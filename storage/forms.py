@@ -27,6 +27,7 @@ DM (the second :func:`mark_form_sent` then returns False).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -105,9 +106,16 @@ def claim_due_forms(
     ]
     if not claimed:
         return []
+    requests = load_claimed_requests(session, claimed)
+    return form_contexts_for_requests(session, requests, policy=policy, now=now)
+
+
+def load_claimed_requests(session: Session, ids: Iterable[int]) -> list[FeedbackRequest]:
+    """Freshly loaded requests (with interview and feedback) in the order they were claimed."""
+    order = list(ids)
     rows = session.scalars(
         sa.select(FeedbackRequest)
-        .where(FeedbackRequest.id.in_(claimed))
+        .where(FeedbackRequest.id.in_(order))
         .options(
             joinedload(FeedbackRequest.interview),
             selectinload(FeedbackRequest.feedback).selectinload(Feedback.ratings),
@@ -115,8 +123,7 @@ def claim_due_forms(
         .execution_options(populate_existing=True)
     ).all()
     by_id = {row.id: row for row in rows}
-    requests = [by_id[request_id] for request_id in claimed]
-    return form_contexts_for_requests(session, requests, policy=policy, now=now)
+    return [by_id[request_id] for request_id in order]
 
 
 def _due_forms(*, now: datetime, limit: int) -> sa.Select[int, datetime | None]:

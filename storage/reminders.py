@@ -60,7 +60,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from storage.audit import record_audit
 from storage.editing import FeedbackRefused, RefusalReason
-from storage.forms import arm_digest, record_delivery_failure
+from storage.forms import arm_digest, load_claimed_requests, record_delivery_failure
 from storage.models import (
     Feedback,
     FeedbackRequest,
@@ -189,17 +189,7 @@ def claim_due_nudges(
             claimed[request_id] = (forced, count + 1)
     if not claimed:
         return []
-    rows = session.scalars(
-        sa.select(FeedbackRequest)
-        .where(FeedbackRequest.id.in_(claimed))
-        .options(
-            joinedload(FeedbackRequest.interview),
-            selectinload(FeedbackRequest.feedback).selectinload(Feedback.ratings),
-        )
-        .execution_options(populate_existing=True)
-    ).all()
-    by_id = {row.id: row for row in rows}
-    requests = [by_id[request_id] for request_id in claimed]
+    requests = load_claimed_requests(session, claimed)
     contexts = form_contexts_for_requests(session, requests, policy=policy, now=now)
     return [
         NudgeJob(context=context, forced=claimed[request.id][0], number=claimed[request.id][1])

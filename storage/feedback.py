@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from rubric import Rubric, UnknownIdError
 from storage.audit import record_audit
 from storage.editing import EditLock, FeedbackRefused, RefusalReason, edit_lock
+from storage.locking import lock_interview
 from storage.models import (
     Feedback,
     FeedbackDraft,
     FeedbackRequest,
-    Interview,
     RequestState,
     SkillRating,
 )
@@ -188,7 +188,7 @@ def submit_feedback(
     # Submissions for one interview take turns, and none overlaps a summary
     # transition (those lock the row too): two last submissions then cannot both
     # miss that the panel is complete, and an edit cannot slip in after the post.
-    _lock_interview(session, request.interview_id)
+    lock_interview(session, request.interview_id)
     rubric = _rubric(session, request)
     notes = notes.strip()
     given = _valid_ratings(rubric, ratings)
@@ -299,17 +299,6 @@ def _owned_request(session: Session, public_id: str, user_id: str) -> FeedbackRe
     if request.interviewer != user_id:
         raise FeedbackRefused(RefusalReason.NOT_YOURS)
     return request
-
-
-def _lock_interview(session: Session, interview_id: int) -> None:
-    # FOR UPDATE on PostgreSQL (SQLite serialises write transactions anyway);
-    # populate_existing: the request's interview is re-read as it is now.
-    session.scalars(
-        sa.select(Interview)
-        .where(Interview.id == interview_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
 
 
 def _lock(

@@ -31,11 +31,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from storage.audit import record_audit
+from storage.locking import rowcount
 from storage.models import Feedback, FeedbackRequest, Interview, RecruiterDigest, RequestState
 from storage.policy import FeedbackPolicy
 from storage.queries import LIVE_INTERVIEW_STATES, form_contexts_for_requests
@@ -155,7 +155,7 @@ def _claim(session: Session, request_id: int, *, seen: datetime, until: datetime
         .values(next_action_at=until)
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 def mark_form_sent(
@@ -206,7 +206,7 @@ def mark_form_sent(
             else None,
         )
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         return False
     if live:
         # The recruiter's digest lists this request once it is overdue.
@@ -347,7 +347,7 @@ def record_delivery_failure(
         )
         .execution_options(synchronize_session="fetch")
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         return None
     if permanent:
         record_audit(
@@ -360,9 +360,3 @@ def record_delivery_failure(
             at=now,
         )
     return backoff
-
-
-def _rowcount(result: object) -> int:
-    # Session.execute is typed as returning Result; DML returns a CursorResult.
-    assert isinstance(result, CursorResult)
-    return result.rowcount

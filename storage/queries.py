@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from rubric import Rubric
 from storage.audit import record_audit
 from storage.editing import edit_lock
+from storage.locking import rowcount
 from storage.models import (
     Feedback,
     FeedbackRequest,
@@ -391,7 +391,7 @@ def cancel_interview(
             escalation_due_at=None,
         )
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         state = session.scalar(sa.select(Interview.state).where(Interview.id == interview_id))
         if state is None:
             return CancelOutcome.NOT_FOUND
@@ -409,7 +409,7 @@ def cancel_interview(
         action="interview.cancelled",
         entity="interview",
         entity_id=interview_id,
-        detail={"from": InterviewState.SCHEDULED.value, "requests": _rowcount(cleared)},
+        detail={"from": InterviewState.SCHEDULED.value, "requests": rowcount(cleared)},
         at=now,
     )
     return CancelOutcome.CANCELLED
@@ -428,12 +428,6 @@ def sent_forms_of_interview(
         .order_by(FeedbackRequest.position, FeedbackRequest.id)
     ).all()
     return form_contexts_for_requests(session, requests, policy=policy, now=now)
-
-
-def _rowcount(result: object) -> int:
-    # Session.execute is typed as returning Result; DML returns a CursorResult.
-    assert isinstance(result, CursorResult)
-    return result.rowcount
 
 
 def interviewer_of(session: Session, public_id: str) -> str | None:

@@ -55,12 +55,12 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from storage.audit import record_audit
 from storage.editing import FeedbackRefused, RefusalReason
 from storage.forms import arm_digest, load_claimed_requests, record_delivery_failure
+from storage.locking import lock_interview, rowcount
 from storage.models import (
     Feedback,
     FeedbackRequest,
@@ -211,7 +211,7 @@ def _move_nudge(
         .values(next_action_at=to)
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 def defer_nudge(session: Session, public_id: str, *, until: datetime, now: datetime) -> bool:
@@ -234,7 +234,7 @@ def defer_nudge(session: Session, public_id: str, *, until: datetime, now: datet
         .values(next_action_at=until)
         .execution_options(synchronize_session="fetch")
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         return False
     record_audit(
         session,
@@ -305,7 +305,7 @@ def mark_nudge_sent(
         )
         .execution_options(synchronize_session="fetch")
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         return False
     record_audit(
         session,
@@ -401,7 +401,7 @@ def snooze_request(
             .values(next_action_at=until)
             .execution_options(synchronize_session="fetch")
         )
-        if _rowcount(result) == 1:
+        if rowcount(result) == 1:
             record_audit(
                 session,
                 actor=user_id,
@@ -431,7 +431,7 @@ def decline_request(
             (feedback already submitted).
     """
     request = _owned(session, public_id, user_id)
-    interview = _lock_interview(session, request.interview_id)
+    interview = lock_interview(session, request.interview_id)
     if interview is None:  # pragma: no cover - the request's interview exists
         raise FeedbackRefused(RefusalReason.NOT_FOUND)
     state = session.scalar(sa.select(FeedbackRequest.state).where(FeedbackRequest.id == request.id))
@@ -446,7 +446,7 @@ def decline_request(
         .values(state=RequestState.DECLINED, next_action_at=None, nudge_requested=False)
         .execution_options(synchronize_session="fetch")
     )
-    if _rowcount(result) != 1:  # pragma: no cover - the interview's row is locked
+    if rowcount(result) != 1:  # pragma: no cover - the interview's row is locked
         return DeclineResult(_context(session, request.id, policy, now), changed=False)
     record_audit(
         session,
@@ -498,7 +498,7 @@ def request_nudge_now(
         .values(nudge_requested=True, next_action_at=now)
         .execution_options(synchronize_session="fetch")
     )
-    if _rowcount(result) != 1:
+    if rowcount(result) != 1:
         # A concurrent request queued it, or the form was answered meanwhile.
         again = session.scalar(
             sa.select(FeedbackRequest.nudge_requested).where(FeedbackRequest.id == request.id)
@@ -549,7 +549,7 @@ def claim_due_digests(
             .values(next_action_at=until)
             .execution_options(synchronize_session=False)
         )
-        if _rowcount(result) == 1:
+        if rowcount(result) == 1:
             claimed.append(recruiter)
     return claimed
 
@@ -744,7 +744,7 @@ def _move_escalation(session: Session, interview_id: int, *, seen: datetime, to:
         .values(escalation_due_at=to)
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 def escalation_for(session: Session, interview_id: int) -> tuple[InterviewView, tuple[str, ...]]:
@@ -785,7 +785,7 @@ def mark_escalated(session: Session, interview_id: int, *, now: datetime, sent: 
         True if this call recorded it; False, changing nothing, if it was
         recorded already or the interview is unknown.
     """
-    interview = _lock_interview(session, interview_id)
+    interview = lock_interview(session, interview_id)
     if interview is None or interview.escalated_at is not None:
         return False
     interview.escalated_at = now
@@ -853,17 +853,6 @@ def _refuse_closed(request: FeedbackRequest) -> None:
         raise FeedbackRefused(RefusalReason.DECLINED)
 
 
-def _lock_interview(session: Session, interview_id: int) -> Interview | None:
-    # FOR UPDATE on PostgreSQL (SQLite serialises write transactions anyway), so a
-    # submission for the same interview waits: the summary's due time stays right.
-    return session.scalars(
-        sa.select(Interview)
-        .where(Interview.id == interview_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-
-
 def _context(
     session: Session, request_id: int, policy: FeedbackPolicy, now: datetime
 ) -> FormContext:
@@ -877,9 +866,3 @@ def _context(
         .execution_options(populate_existing=True)
     ).one()
     return form_context_for_request(session, request, policy=policy, now=now)
-
-
-def _rowcount(result: object) -> int:
-    # Session.execute is typed as returning Result; DML returns a CursorResult.
-    assert isinstance(result, CursorResult)
-    return result.rowcount

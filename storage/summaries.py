@@ -87,12 +87,12 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from storage.audit import record_audit
 from storage.forms import form_backoff
+from storage.locking import rowcount
 from storage.models import (
     Feedback,
     FeedbackRequest,
@@ -424,7 +424,7 @@ def _move(
         .values(summary_due_at=to, summary_claimed_seq=Interview.feedback_seq if claim else None)
         .execution_options(synchronize_session=False)
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 # ---------------------------------------------------------------------------
@@ -626,7 +626,7 @@ def mark_summary_posted(
         )
         .execution_options(synchronize_session="fetch")
     )
-    if _rowcount(result) != 1:  # pragma: no cover - the row is locked
+    if rowcount(result) != 1:  # pragma: no cover - the row is locked
         return False
     expected, submitted = _panel_counts(session, [interview_id], given_by=reflects).get(
         interview_id, (0, 0)
@@ -747,7 +747,7 @@ def _finish_unit(
         )
         .execution_options(synchronize_session="fetch")
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 def record_summary_failure(
@@ -783,7 +783,7 @@ def record_summary_failure(
         )
         .execution_options(synchronize_session="fetch")
     )
-    if _rowcount(result) != 1:  # pragma: no cover - the row is locked
+    if rowcount(result) != 1:  # pragma: no cover - the row is locked
         return SummaryFailure(retry_at=now, notify_recruiter=False, recorded=False)
     if channel_error:
         record_audit(
@@ -796,9 +796,3 @@ def record_summary_failure(
             at=now,
         )
     return SummaryFailure(retry_at=retry_at, notify_recruiter=notify)
-
-
-def _rowcount(result: object) -> int:
-    # Session.execute is typed as returning Result; DML returns a CursorResult.
-    assert isinstance(result, CursorResult)
-    return result.rowcount

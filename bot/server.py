@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextvars
+import io
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -28,6 +31,37 @@ HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
 
 StartResponse = Callable[..., Any]
+
+# Slack's largest payloads (a view_submission of a full modal) stay far below this.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def body_problem(raw: bytes, content_type: str) -> str | None:
+    """Why Bolt could not parse this body (None if it can), checked before Bolt sees it.
+
+    Bolt parses the body before it checks the signature and answers HTTP 500 when
+    parsing fails; these rules follow its ``parse_body`` so that a garbled request
+    gets a 400 instead and never reaches a listener.
+    """
+    if not raw:
+        return "empty body"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "body is not UTF-8"
+    try:
+        if content_type.split(";")[0].strip() == "application/json" or text.startswith("{"):
+            parsed: Any = json.loads(text)
+        elif "payload" in text:
+            payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+            parsed = json.loads(payload) if payload is not None else {}
+        else:
+            parsed = dict(parse_qsl(text, keep_blank_values=True))
+    except ValueError:
+        return "body is not valid JSON or form data"
+    if not isinstance(parsed, dict):
+        return "body is not a JSON object"
+    return None
 
 
 class BotWsgiApp:
@@ -75,7 +109,37 @@ class BotWsgiApp:
                 [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))],
             )
             return [body]
+        if environ.get("REQUEST_METHOD") == "POST":
+            refused = self._read_body(environ)
+            if refused is not None:
+                status, reason = refused
+                logger.info("refused a request to %s: %s", environ.get("PATH_INFO"), reason)
+                body = reason.encode()
+                start_response(
+                    status,
+                    [
+                        ("Content-Type", "text/plain; charset=utf-8"),
+                        ("Content-Length", str(len(body))),
+                    ],
+                )
+                return [body]
         return self.slack(environ, start_response)
+
+    @staticmethod
+    def _read_body(environ: dict[str, Any]) -> tuple[str, str] | None:
+        """Read and check the body, then hand Bolt a fresh stream of the same bytes."""
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return "400 Bad Request", "bad Content-Length"
+        if length > MAX_BODY_BYTES:
+            return "413 Payload Too Large", "body too large"
+        raw = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(raw)
+        problem = body_problem(raw, str(environ.get("CONTENT_TYPE") or ""))
+        if problem is not None:
+            return "400 Bad Request", problem
+        return None
 
 
 def stop_http_server(server: BaseWSGIServer | MultiSocketServer, thread: threading.Thread) -> None:

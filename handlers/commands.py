@@ -10,16 +10,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack
+from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from storage.summaries import summary_for_viewer
 
-from handlers.access import Recruiters
 from handlers.blocks.commands import build_help, build_list, build_notice
 from handlers.blocks.schedule_modal import build_schedule_modal
 from handlers.blocks.summary import build_summary
 from handlers.blocks.text import escape_mrkdwn
+from handlers.command_text import CommandText, parse_command
 from handlers.context import BotContext
 from handlers.feedback import update_form_dm
 from handlers.summary import CandidateDisplay, consensus_of
@@ -31,41 +30,41 @@ from storage.queries import (
     interviews_for_owner,
     sent_forms_of_interview,
 )
+from storage.summaries import summary_for_viewer
 from storage.views import FormContext
 
 logger = logging.getLogger(__name__)
 
-RECRUITERS_ONLY = (
-    "Only recruiters can {what}. Ask your recruiting team to add you to `access.recruiters`."
-)
-
 
 class CommandListeners:
+    """Only reached through the guard, which has checked the caller's role (storage.access)."""
+
     def __init__(
         self,
         ctx: BotContext,
         timezones: TimeZones,
-        recruiters: Recruiters,
         *,
         candidate_display: CandidateDisplay = "full",
     ) -> None:
         self.ctx = ctx
         self.timezones = timezones
-        self.recruiters = recruiters
         self.candidate_display = candidate_display
 
-    def interview(self, ack: Ack, command: dict[str, Any], client: WebClient) -> None:
+    def interview(
+        self, ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
         user = str(command.get("user_id", ""))
-        words = str(command.get("text") or "").split()
-        sub = words[0].lower() if words else "help"
-        if sub == "list":
+        parsed = context.get("command_text")
+        if not isinstance(parsed, CommandText):
+            parsed = parse_command(command.get("text"))
+        if parsed.sub == "list":
             self._reply(ack, *self._list(client, user))
-        elif sub == "summary":
-            self._reply(ack, *self._summary(user, words[1:]))
-        elif sub == "schedule":
-            self._schedule(ack, client, user, str(command.get("trigger_id", "")))
-        elif sub == "cancel":
-            text, blocks, cancelled = self._cancel(client, user, words[1:])
+        elif parsed.sub == "summary":
+            self._reply(ack, *self._summary(user, parsed))
+        elif parsed.sub == "schedule":
+            self._schedule(ack, client, str(command.get("trigger_id", "")))
+        elif parsed.sub == "cancel":
+            text, blocks, cancelled = self._cancel(user, parsed)
             self._reply(ack, text, blocks)
             # After the ack: the panel's DMs lose their buttons and say why.
             for form in cancelled:
@@ -87,17 +86,17 @@ class CommandListeners:
         tz = self.timezones.of(client, user)
         return build_list(open_forms=open_forms, owned=owned, tz=tz, now=now)
 
-    def _summary(self, user: str, args: list[str]) -> tuple[str, list[dict[str, Any]]]:
+    def _summary(self, user: str, parsed: CommandText) -> tuple[str, list[dict[str, Any]]]:
         """The current summary, ephemeral, for the interview's recruiter and hiring lead only."""
-        if len(args) != 1 or not args[0].lstrip("#").isdigit() or len(args[0]) > 12:
+        if parsed.interview_id is None:
             return build_notice(
                 "Usage: `/interview summary &lt;id&gt;` (the id from `/interview list`)."
             )
-        interview_id = int(args[0].lstrip("#"))
+        interview_id = parsed.interview_id
         with self.ctx.session_factory.begin() as session:
+            # Checked again here (the guard decided a moment ago): ids reveal nothing.
             data = summary_for_viewer(session, interview_id, user_id=user)
         if data is None:
-            # Same answer whether it does not exist or is not theirs: ids reveal nothing.
             return build_notice(f"No interview {interview_id} that you recruit for or lead.")
         if not data.feedback:
             return build_notice(f"No feedback has been submitted for interview {interview_id} yet.")
@@ -108,10 +107,7 @@ class CommandListeners:
             now=self.ctx.now(),
         )
 
-    def _schedule(self, ack: Ack, client: WebClient, user: str, trigger_id: str) -> None:
-        if not self.recruiters.includes(client, user):
-            self._reply(ack, *build_notice(RECRUITERS_ONLY.format(what="schedule interviews")))
-            return
+    def _schedule(self, ack: Ack, client: WebClient, trigger_id: str) -> None:
         ack()
         view = build_schedule_modal(list(self.ctx.registry.all()))
         try:
@@ -122,15 +118,13 @@ class CommandListeners:
             )
 
     def _cancel(
-        self, client: WebClient, user: str, args: list[str]
+        self, user: str, parsed: CommandText
     ) -> tuple[str, list[dict[str, Any]], list[FormContext]]:
         """The reply, and the sent forms whose DMs must now say the interview is off."""
-        if not self.recruiters.includes(client, user):
-            return *build_notice(RECRUITERS_ONLY.format(what="cancel interviews")), []
-        if len(args) != 1 or not args[0].lstrip("#").isdigit() or len(args[0]) > 12:
+        if parsed.interview_id is None:
             usage = "Usage: `/interview cancel &lt;id&gt;` (the id from `/interview list`)."
             return *build_notice(usage), []
-        interview_id = int(args[0].lstrip("#"))
+        interview_id = parsed.interview_id
         now = self.ctx.now()
         cancelled: list[FormContext] = []
         with self.ctx.session_factory.begin() as session:

@@ -16,12 +16,15 @@ from handlers.blocks.reminders import (
 from handlers.blocks.schedule_modal import SCHEDULE_CALLBACK
 from handlers.commands import CommandListeners
 from handlers.context import BotContext
+from handlers.dedupe import dedupe_events
 from handlers.feedback import FeedbackListeners
+from handlers.guard import Guard
 from handlers.home import HomeListeners
 from handlers.reminders import ReminderListeners
 from handlers.schedule import ScheduleListeners
 from handlers.summary import CandidateDisplay
 from handlers.timezones import TimeZones
+from storage.access import Action
 
 
 def register_listeners(
@@ -31,21 +34,35 @@ def register_listeners(
     *,
     candidate_display: CandidateDisplay = "full",
 ) -> None:
-    feedback = FeedbackListeners(ctx, timezones)
-    app.action(OPEN_ACTION)(feedback.open_form)
-    app.action(EDIT_ACTION)(feedback.open_form)
-    app.view(FEEDBACK_PAGE_CALLBACK)(feedback.submit_page)
-    app.view(FEEDBACK_CALLBACK)(feedback.submit_final)
-
+    app.use(dedupe_events(ctx))
+    # Every listener is behind the guard: see storage.access.MATRIX for who may do what.
     recruiters = Recruiters(ctx.recruiters)
-    commands = CommandListeners(ctx, timezones, recruiters, candidate_display=candidate_display)
-    app.command("/interview")(commands.interview)
-    app.view(SCHEDULE_CALLBACK)(ScheduleListeners(ctx, recruiters).submit)
+    guard = Guard(ctx, recruiters)
 
-    app.event("app_home_opened")(HomeListeners(ctx, timezones).app_home_opened)
+    feedback = FeedbackListeners(ctx, timezones)
+    app.action(OPEN_ACTION, middleware=[guard.button(Action.OPEN_FORM)])(feedback.open_form)
+    app.action(EDIT_ACTION, middleware=[guard.button(Action.OPEN_FORM)])(feedback.open_form)
+    app.view(FEEDBACK_PAGE_CALLBACK, middleware=[guard.feedback_view(Action.SAVE_PAGE)])(
+        feedback.submit_page
+    )
+    app.view(FEEDBACK_CALLBACK, middleware=[guard.feedback_view(Action.SUBMIT)])(
+        feedback.submit_final
+    )
+
+    commands = CommandListeners(ctx, timezones, candidate_display=candidate_display)
+    app.command("/interview", middleware=[guard.command()])(commands.interview)
+    app.view(SCHEDULE_CALLBACK, middleware=[guard.schedule_view()])(ScheduleListeners(ctx).submit)
+
+    app.event("app_home_opened", middleware=[guard.home()])(
+        HomeListeners(ctx, timezones).app_home_opened
+    )
 
     reminders = ReminderListeners(ctx, timezones)
-    app.action(SNOOZE_HOUR_ACTION)(reminders.snooze_hour)
-    app.action(SNOOZE_MORNING_ACTION)(reminders.snooze_morning)
-    app.action(NOT_ATTENDED_ACTION)(reminders.not_attended)
-    app.action(NUDGE_NOW_ACTION)(reminders.nudge_now)
+    app.action(SNOOZE_HOUR_ACTION, middleware=[guard.button(Action.SNOOZE)])(reminders.snooze_hour)
+    app.action(SNOOZE_MORNING_ACTION, middleware=[guard.button(Action.SNOOZE)])(
+        reminders.snooze_morning
+    )
+    app.action(NOT_ATTENDED_ACTION, middleware=[guard.button(Action.DECLINE)])(
+        reminders.not_attended
+    )
+    app.action(NUDGE_NOW_ACTION, middleware=[guard.button(Action.NUDGE)])(reminders.nudge_now)

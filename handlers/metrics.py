@@ -50,6 +50,17 @@ SLACK_API_ERRORS = Counter(
     ["method", "error"],
     registry=REGISTRY,
 )
+ACCESS_REFUSED = Counter(
+    "interview_bot_access_refused",
+    "Slack requests the authorization guard refused, by action and reason.",
+    ["action", "reason"],
+    registry=REGISTRY,
+)
+DUPLICATE_EVENTS = Counter(
+    "interview_bot_duplicate_events",
+    "Slack event deliveries dropped because their event_id was already processed.",
+    registry=REGISTRY,
+)
 SWEEP_DURATION = Histogram(
     "interview_bot_sweep_duration_seconds",
     "Wall time of one sweep.",

@@ -9,9 +9,7 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from handlers.access import Recruiters
 from handlers.blocks.commands import build_notice
-from handlers.blocks.notice import build_notice_modal
 from handlers.blocks.schedule_modal import errors_for_blocks, read_schedule_state
 from handlers.blocks.text import escape_mrkdwn
 from handlers.context import BotContext
@@ -23,20 +21,13 @@ logger = logging.getLogger(__name__)
 
 
 class ScheduleListeners:
-    def __init__(self, ctx: BotContext, recruiters: Recruiters) -> None:
+    """Only reached through the guard (recruiting team only: storage.access)."""
+
+    def __init__(self, ctx: BotContext) -> None:
         self.ctx = ctx
-        self.recruiters = recruiters
 
     def submit(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         user = str(body["user"]["id"])
-        if not self.recruiters.includes(client, user):
-            ack(
-                response_action="update",
-                view=build_notice_modal(
-                    "Only recruiters can schedule interviews.", title="Schedule"
-                ),
-            )
-            return
         values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
         row, field_to_block = read_schedule_state(values, submitter=user)
         try:

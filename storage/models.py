@@ -373,3 +373,15 @@ class AuditEvent(Base):
     entity: Mapped[str] = mapped_column(sa.String(32))
     entity_id: Mapped[str] = mapped_column(sa.String(64))
     detail: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+
+class SlackEvent(Base):
+    """A Slack ``event_id`` already taken in (storage.events): a redelivery is dropped.
+
+    Kept for a day, well past Slack's retries (immediately, after 1 and 5 minutes).
+    """
+
+    __tablename__ = "slack_events"
+
+    event_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -106,13 +105,10 @@ def test_any_size_renders(n_panel: int, n_skills: int) -> None:
     assert height <= 1200
 
 
-def test_twelve_by_thirty_is_fast() -> None:
+def test_twelve_by_thirty_renders() -> None:
+    # Its speed is a benchmark's business (benchmarks/), not a timed unit test's.
     data = worst_panel(make_rubric(30, long_names=True), 12)
-    consensus = real_consensus(data)
-    render_heatmap(data, consensus)  # warm the font cache
-    started = time.perf_counter()
-    render_heatmap(data, consensus)
-    assert time.perf_counter() - started < 1.0
+    assert render_heatmap(data, real_consensus(data)).startswith(b"\x89PNG")
 
 
 def test_deterministic_bytes(mle_data: SummaryData) -> None:

@@ -835,7 +835,7 @@ def test_0004_backfills_and_downgrades(db_url: str) -> None:
         upgrade(engine, "0002")
         with engine.begin() as conn:
             _fill_0002(conn)
-        upgrade(engine)
+        upgrade(engine, "0004")
         assert current_revision(engine) == "0004"
         factory = sessionmaker(bind=engine)
         with factory() as session:

@@ -1,0 +1,287 @@
+"""The one authorization guard: a Bolt listener middleware in front of every listener.
+
+It reads the acting user and the target (a request's opaque id from a button value
+or the modal's ``private_metadata``; an interview number from the command text),
+asks :func:`storage.access.authorize`, and either lets the listener run or answers
+the refusal itself, on the surface it came from: an ephemeral reply to a command,
+a notice replacing a modal, a notice modal or ephemeral message after a button.
+Listeners therefore never check roles themselves; the decision is in
+``context["access"]``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import BoltContext, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
+
+from handlers.access import Recruiters
+from handlers.blocks.commands import build_notice
+from handlers.blocks.feedback_modal import parse_metadata
+from handlers.blocks.notice import build_notice_modal
+from handlers.command_text import parse_command
+from handlers.context import BotContext
+from handlers.metrics import ACCESS_REFUSED
+from storage.access import MATRIX, Action, Decision, Role, authorize
+
+logger = logging.getLogger(__name__)
+
+Middleware = Callable[..., BoltResponse | None]
+
+UNAVAILABLE = (
+    "Interview feedback is briefly unavailable (its database is not answering). "
+    "Nothing was changed; please try again in a minute."
+)
+# Shown on a modal's input block: the answers stay in the modal for a second try.
+NOT_SAVED = (
+    "Not saved: the bot's database is not answering. Your answers are still here; "
+    "submit again in a minute."
+)
+
+_COMMAND_ACTIONS = {
+    "help": Action.HELP,
+    "list": Action.LIST,
+    "summary": Action.VIEW_SUMMARY,
+    "schedule": Action.SCHEDULE,
+    "cancel": Action.CANCEL,
+}
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def user_of(body: dict[str, Any]) -> str:
+    """The acting user of any payload; "" when there is none."""
+    user = body.get("user")
+    if isinstance(user, dict):
+        return _str(user.get("id"))
+    event = _dict(body.get("event"))
+    return _str(body.get("user_id")) or _str(event.get("user"))
+
+
+def button_value(body: dict[str, Any]) -> str:
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else {}
+    return _str(_dict(first).get("value"))
+
+
+def metadata_request(body: dict[str, Any]) -> str | None:
+    try:
+        public_id, _page = parse_metadata(_str(_dict(body.get("view")).get("private_metadata")))
+    except ValueError:
+        return None
+    return public_id
+
+
+class Guard:
+    """Builds the middleware for each listener; one instance per app."""
+
+    def __init__(self, ctx: BotContext, recruiters: Recruiters) -> None:
+        self.ctx = ctx
+        self.recruiters = recruiters
+        # Refusal notices that need a Slack call are sent after the ack, here.
+        self._after_ack = ThreadPoolExecutor(max_workers=2, thread_name_prefix="guard")
+
+    # -- one middleware per surface -------------------------------------------------
+    def button(self, action: Action) -> Middleware:
+        """block_actions whose button value is a request's public id."""
+
+        def guard_button(
+            body: dict[str, Any], client: WebClient, context: BoltContext, next: Callable[[], None]
+        ) -> BoltResponse | None:
+            user = user_of(body)
+            decision = self._decide(
+                client, user, action, "block_actions", public_id=button_value(body)
+            )
+            if decision is None:
+                return BoltResponse(status=200, body="")
+            if decision.allowed:
+                context["access"] = decision
+                next()
+                return None
+            self._after_ack.submit(self._tell_after_button, client, body, action, decision)
+            return BoltResponse(status=200, body="")
+
+        return guard_button
+
+    def feedback_view(self, action: Action) -> Middleware:
+        """view_submission of the feedback modal: the request is in private_metadata."""
+
+        def guard_feedback_view(
+            body: dict[str, Any], client: WebClient, context: BoltContext, next: Callable[[], None]
+        ) -> BoltResponse | None:
+            decision = self._decide(
+                client,
+                user_of(body),
+                action,
+                "view_submission",
+                public_id=metadata_request(body),
+            )
+            if decision is None:
+                return _view_errors(body, NOT_SAVED)
+            if decision.allowed:
+                context["access"] = decision
+                next()
+                return None
+            return _view_update(decision.message)
+
+        return guard_feedback_view
+
+    def schedule_view(self) -> Middleware:
+        def guard_schedule_view(
+            body: dict[str, Any], client: WebClient, context: BoltContext, next: Callable[[], None]
+        ) -> BoltResponse | None:
+            decision = self._decide(client, user_of(body), Action.SCHEDULE, "view_submission")
+            if decision is None:
+                return _view_errors(body, NOT_SAVED)
+            if decision.allowed:
+                context["access"] = decision
+                next()
+                return None
+            return _view_update(decision.message, title="Schedule")
+
+        return guard_schedule_view
+
+    def command(self) -> Middleware:
+        def guard_command(
+            body: dict[str, Any], client: WebClient, context: BoltContext, next: Callable[[], None]
+        ) -> BoltResponse | None:
+            parsed = parse_command(body.get("text"))
+            action = _COMMAND_ACTIONS[parsed.sub]
+            if parsed.usage:
+                # No target to check: the listener answers with the usage line.
+                action = Action.HELP
+            decision = self._decide(
+                client,
+                user_of(body),
+                action,
+                "command",
+                interview_id=parsed.interview_id,
+            )
+            if decision is None:
+                return _ephemeral(UNAVAILABLE)
+            if decision.allowed:
+                context["access"] = decision
+                context["command_text"] = parsed
+                next()
+                return None
+            return _ephemeral(decision.message)
+
+        return guard_command
+
+    def home(self) -> Middleware:
+        def guard_home(
+            body: dict[str, Any], client: WebClient, context: BoltContext, next: Callable[[], None]
+        ) -> BoltResponse | None:
+            decision = self._decide(client, user_of(body), Action.VIEW_HOME, "event")
+            if decision is not None and decision.allowed:
+                context["access"] = decision
+                next()
+                return None
+            return BoltResponse(status=200, body="")  # an event has nobody to answer
+
+        return guard_home
+
+    # -- the decision ----------------------------------------------------------------
+    def _decide(
+        self,
+        client: WebClient,
+        user: str,
+        action: Action,
+        surface: str,
+        *,
+        public_id: str | None = None,
+        interview_id: int | None = None,
+    ) -> Decision | None:
+        """The decision, committed with its audit event; None if the database failed."""
+        rule = MATRIX[action]
+        in_team = (
+            Role.RECRUITING_TEAM in rule.roles
+            and bool(user)
+            and self.recruiters.includes(client, user)
+        )
+        try:
+            with self.ctx.session_factory.begin() as session:
+                decision = authorize(
+                    session,
+                    user=user,
+                    action=action,
+                    in_team=in_team,
+                    public_id=public_id[:64] if public_id is not None else None,
+                    interview_id=interview_id,
+                    policy=self.ctx.policy,
+                    now=self.ctx.now(),
+                    surface=surface,
+                )
+        except SQLAlchemyError as exc:
+            logger.error(
+                "authorization for %s failed: database error %s", action.value, type(exc).__name__
+            )
+            return None
+        if not decision.allowed:
+            ACCESS_REFUSED.labels(action=action.value, reason=str(decision.refusal)).inc()
+            logger.info("refused %s to %s: %s", action.value, user or "?", decision.refusal)
+        return decision
+
+    def _tell_after_button(
+        self, client: WebClient, body: dict[str, Any], action: Action, decision: Decision
+    ) -> None:
+        user = user_of(body)
+        try:
+            if action is Action.OPEN_FORM and _str(body.get("trigger_id")):
+                client.views_open(
+                    trigger_id=_str(body.get("trigger_id")),
+                    view=build_notice_modal(decision.message),
+                )
+                return
+            container = _dict(body.get("container"))
+            text, blocks = build_notice(decision.message)
+            client.chat_postEphemeral(
+                channel=_str(container.get("channel_id")) or user,
+                user=user,
+                text=text,
+                blocks=blocks,
+            )
+        except (SlackApiError, OSError) as exc:
+            logger.warning(
+                "could not tell %s why %s was refused: %s", user, action.value, type(exc).__name__
+            )
+
+
+def _json(payload: dict[str, Any]) -> BoltResponse:
+    return BoltResponse(status=200, body=payload)
+
+
+def _ephemeral(message: str) -> BoltResponse:
+    text, blocks = build_notice(message)
+    return _json({"response_type": "ephemeral", "text": text, "blocks": blocks})
+
+
+def _view_update(message: str, *, title: str = "Interview feedback") -> BoltResponse:
+    return _json({"response_action": "update", "view": build_notice_modal(message, title=title)})
+
+
+def _view_errors(body: dict[str, Any], message: str) -> BoltResponse:
+    """The message on the modal's last input block, keeping the answers; else a notice."""
+    view = _dict(body.get("view"))
+    blocks = view.get("blocks")
+    inputs = [
+        _str(block.get("block_id"))
+        for block in (blocks if isinstance(blocks, list) else [])
+        if isinstance(block, dict) and block.get("type") == "input" and _str(block.get("block_id"))
+    ]
+    if not inputs:
+        return _view_update(message)
+    # The last one sits next to the submit button, where the interviewer is looking.
+    return _json({"response_action": "errors", "errors": {inputs[-1]: message}})

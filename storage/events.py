@@ -1,0 +1,44 @@
+"""De-duplication of Slack events by ``event_id``, in the database so it survives restarts.
+
+Slack redelivers an event (``X-Slack-Retry-Num``) when its ack did not arrive in
+3 seconds; the bot may have taken the first delivery in anyway. The first
+delivery inserts the id; every later one finds it and is dropped. Several
+replicas share the table, so only one of them processes the event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from storage.locking import rowcount
+from storage.models import SlackEvent
+
+__all__ = ["EVENT_ID_MAX", "KEEP_EVENTS", "first_delivery"]
+
+EVENT_ID_MAX = 64
+# Slack retries within minutes; a day leaves a wide margin and a small table.
+KEEP_EVENTS = timedelta(days=1)
+
+
+def first_delivery(
+    session: Session, event_id: str, *, now: datetime, keep: timedelta = KEEP_EVENTS
+) -> bool:
+    """Record ``event_id``; True the first time it is seen, False for a redelivery.
+
+    Ids older than ``keep`` are pruned on the way (an indexed range delete).
+    """
+    if not event_id or len(event_id) > EVENT_ID_MAX:
+        raise ValueError("event_id must be 1 to 64 characters")
+    session.execute(sa.delete(SlackEvent).where(SlackEvent.received_at < now - keep))
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = session.execute(
+        insert(SlackEvent)
+        .values(event_id=event_id, received_at=now)
+        .on_conflict_do_nothing(index_elements=[SlackEvent.event_id])
+    )
+    return rowcount(result) == 1

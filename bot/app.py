@@ -155,7 +155,8 @@ def build_bot(
     timezones = TimeZones(ctx.default_tz, session_factory=session_factory, clock=clock)
     register_listeners(app, ctx, timezones, candidate_display=config.summary.candidate_display)
     summaries = SummaryWorker(ctx, client, candidate_display=config.summary.candidate_display)
-    return Bot(app, ctx, client, timezones, Sweeper(ctx, client, timezones, summaries))
+    sweeper = Sweeper(ctx, client, timezones, summaries, retention=config.retention.period)
+    return Bot(app, ctx, client, timezones, sweeper)
 
 
 def create_app(

@@ -1,7 +1,8 @@
 """The ``interview-bot`` command line.
 
-Exit codes: 0 success, 1 the input (a rubric or import file) has errors,
-2 the invocation or the configuration is wrong.
+Exit codes: 0 success, 1 the input (a rubric or import file) has errors or
+names nothing known (a rubric, an interview id), 2 the invocation or the
+configuration is wrong.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -21,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.config import Config, ConfigError, load_config
 from bot.logs import configure_logging, fallback_logging
 from rubric import RubricRegistry, load_rubric_file, render_rubric
+from rubric.durations import format_duration, parse_duration
 from rubric.located_yaml import SourceErrors
 
 EXIT_OK = 0
@@ -86,6 +89,35 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="manage the database")
     db_cmds = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_cmds.add_parser("upgrade", help="apply pending migrations")
+
+    purge = commands.add_parser(
+        "purge",
+        help="delete the candidate data of interviews that ended long ago",
+        description="Delete every interview that ended more than DURATION ago, whatever its "
+        "state, with its feedback requests, feedback, ratings and drafts; scrub its audit "
+        "events. Slack messages already posted are not deleted.",
+    )
+    purge.add_argument(
+        "--older-than",
+        required=True,
+        type=_duration,
+        metavar="DURATION",
+        help="e.g. 180d; must be longer than summary.deadline",
+    )
+    purge.add_argument("--dry-run", action="store_true", help="print what would go; change nothing")
+
+    export = commands.add_parser(
+        "export",
+        help="print one interview's complete record (e.g. for a candidate's access request)",
+    )
+    export.add_argument("--interview", required=True, type=int, metavar="ID")
+    export.add_argument("--format", choices=("json", "csv"), default="json")
+    export.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write to FILE (created readable by its owner only) instead of standard output",
+    )
 
     config = commands.add_parser("config", help="inspect the configuration")
     config_cmds = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
@@ -173,6 +205,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
             threads=args.threads,
             scheduler=not args.no_scheduler,
         )
+    if args.command == "purge":
+        return _purge(config, args.older_than, dry_run=args.dry_run, out=out)
+    if args.command == "export":
+        return _export(config, args.interview, args.format, args.output, out=out)
     if args.command == "config":
         print(json.dumps(config.describe(), indent=2, default=str), file=out)
         return EXIT_OK
@@ -212,12 +248,23 @@ def _rubric_validate(files: Sequence[Path], out: TextIO) -> int:
     return EXIT_OK
 
 
-def _open_database(config: Config) -> Engine:
+def database_engine(url: str) -> Engine:
+    """The engine of every command (statement parameters never appear in its errors:
+    ``storage.engine.create_engine_for`` sets ``hide_parameters``).
+
+    Raises:
+        ValueError: an unsupported database URL.
+    """
     from storage.engine import create_engine_for
+
+    return create_engine_for(url)
+
+
+def _open_database(config: Config) -> Engine:
     from storage.migrate import pending_revisions, upgrade
 
     try:
-        engine = create_engine_for(config.database_url)
+        engine = database_engine(config.database_url)
     except ValueError as exc:
         raise CliError(f"DATABASE_URL: {exc}") from None
     try:
@@ -238,11 +285,10 @@ def _open_database(config: Config) -> Engine:
 
 
 def _db_upgrade(config: Config, out: TextIO) -> int:
-    from storage.engine import create_engine_for
     from storage.migrate import current_revision, upgrade
 
     try:
-        engine = create_engine_for(config.database_url)
+        engine = database_engine(config.database_url)
     except ValueError as exc:
         raise CliError(f"DATABASE_URL: {exc}") from None
     try:
@@ -309,6 +355,109 @@ def _schedule_import(config: Config, path: Path, *, dry_run: bool, out: TextIO) 
         print(line, file=out)
     summary = ", ".join(f"{counts[o]} {o.value}" for o in ImportOutcome)
     print(f"{summary}{' (dry run: nothing was written)' if dry_run else ''}", file=out)
+    return EXIT_OK
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _purge(config: Config, older_than: timedelta, *, dry_run: bool, out: TextIO) -> int:
+    from storage.engine import make_session_factory
+    from storage.retention import purge_expired
+
+    if older_than <= config.summary.deadline:
+        raise CliError(
+            f"--older-than {format_duration(older_than)} must be longer than summary.deadline "
+            f"({format_duration(config.summary.deadline)}): younger interviews may still be due "
+            "for a summary"
+        )
+    now = datetime.now(UTC)
+    try:
+        cutoff = now - older_than
+    except OverflowError:
+        raise CliError(
+            f"--older-than {format_duration(older_than)} reaches before year 1"
+        ) from None
+    engine = _open_database(config)
+    try:
+        report = purge_expired(
+            make_session_factory(engine), cutoff=cutoff, now=now, actor="cli", dry_run=dry_run
+        )
+    except SQLAlchemyError as exc:
+        # Batches are atomic: those done before the error stay done, the failed one is not.
+        raise CliError(f"database error during the purge: {_one_line(exc)}") from None
+    finally:
+        engine.dispose()
+    at = f"{cutoff:%Y-%m-%d %H:%M} UTC"
+    before = f"that ended before {at}"
+    if not report.interviews:
+        print(f"nothing to purge: no interview ended before {at}", file=out)
+        return EXIT_OK
+    # Ids, states, dates and counts only: this output may end up in a cron job's log.
+    counts = (
+        f"{report.requests} feedback request(s), {report.feedback} feedback, "
+        f"{report.ratings} skill rating(s), {report.drafts} draft(s)"
+    )
+    if dry_run:
+        for item in report.interviews:
+            print(
+                f"would purge interview {item.interview_id} ({item.state}, ended "
+                f"{item.ends_at:%Y-%m-%d}): {item.requests} request(s), {item.feedback} "
+                f"feedback, {item.ratings} rating(s), {item.drafts} draft(s)",
+                file=out,
+            )
+        print(
+            f"dry run: would purge {len(report.interviews)} interview(s) {before}: {counts}; "
+            f"would scrub {report.audit_scrubbed} audit event(s); nothing was changed",
+            file=out,
+        )
+    else:
+        print(
+            f"purged {len(report.interviews)} interview(s) {before}: {counts}; "
+            f"scrubbed {report.audit_scrubbed} audit event(s)",
+            file=out,
+        )
+    return EXIT_OK
+
+
+def _export(
+    config: Config, interview_id: int, fmt: str, output: Path | None, *, out: TextIO
+) -> int:
+    from bot.export import export_csv, export_json
+    from storage.engine import make_session_factory
+    from storage.export import interview_record
+
+    engine = _open_database(config)
+    try:
+        with make_session_factory(engine)() as session:
+            record = interview_record(session, interview_id)
+    except SQLAlchemyError as exc:
+        raise CliError(f"database error, nothing was exported: {_one_line(exc)}") from None
+    finally:
+        engine.dispose()
+    if record is None:
+        raise CliError(
+            f"no interview with id {interview_id} (never scheduled, or purged)", EXIT_INPUT
+        )
+    if fmt == "csv":
+        text = export_csv(record)
+    else:
+        text = export_json(record, exported_at=datetime.now(UTC))
+    if output is None:
+        out.write(text)
+        return EXIT_OK
+    try:
+        # Personnel data: a new file is readable by its owner only.
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+    except OSError as exc:
+        raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
+    print(f"exported interview {interview_id} ({fmt}) to {output}", file=out)
     return EXIT_OK
 
 

@@ -106,6 +106,24 @@ class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class RetentionConfig(_Section):
+    # Interviews that ended more than this many days ago are purged by the sweep
+    # (storage.retention); None keeps everything.
+    days: Annotated[int, Field(ge=1)] | None = None
+
+    @field_validator("days", mode="before")
+    @classmethod
+    def _whole_days(cls, value: object) -> object:
+        # A number, not a duration, and never `true` (1) or `1.5`.
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError(f"expected a whole number of days like 180, got {value!r}")
+        return value
+
+    @property
+    def period(self) -> timedelta | None:
+        return None if self.days is None else timedelta(days=self.days)
+
+
 class FileConfig(_Section):
     """Everything the YAML config file may say; every key is optional."""
 
@@ -116,6 +134,7 @@ class FileConfig(_Section):
     database: DatabaseConfig = DatabaseConfig()
     access: AccessConfig = AccessConfig()
     logging: LoggingConfig = LoggingConfig()
+    retention: RetentionConfig = RetentionConfig()
     rubrics_dir: Path | None = None
     timezone: str | None = None
 
@@ -179,6 +198,10 @@ class Config(BaseModel):
     @property
     def logging(self) -> LoggingConfig:
         return self.file.logging
+
+    @property
+    def retention(self) -> RetentionConfig:
+        return self.file.retention
 
     @property
     def rubrics_dir(self) -> Path | None:
@@ -256,6 +279,18 @@ def load_config_file(path: Path) -> FileConfig:
         config = FileConfig.model_validate(doc.data)
     except ValidationError as exc:
         raise ConfigError(validation_errors(exc, doc)) from None
+    period = config.retention.period
+    if period is not None and period <= config.summary.deadline:
+        # Else interviews would be deleted while their summary may still be due.
+        raise ConfigError(
+            [
+                doc.error(
+                    ("retention", "days"),
+                    f"must be longer than summary.deadline "
+                    f"({format_duration(config.summary.deadline)})",
+                )
+            ]
+        )
     if config.rubrics_dir is not None and not config.rubrics_dir.is_absolute():
         config = config.model_copy(update={"rubrics_dir": path.parent / config.rubrics_dir})
     return config

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -30,12 +31,16 @@ from storage.forms import (
     mark_form_sent,
     record_form_failure,
 )
+from storage.retention import purge_expired
 from storage.views import FormContext
 
 logger = logging.getLogger(__name__)
 
 BATCH = 50
 MAX_SUMMARY_ROUNDS = 10
+# retention.days: the purge runs at most this often per process (cheap, and hourly
+# is precise enough for a limit counted in days).
+PURGE_EVERY = timedelta(hours=1)
 
 
 @dataclass
@@ -45,6 +50,7 @@ class SweepReport:
     forms_abandoned: int = 0  # permanent Slack errors, recorded on the row
     summaries: SummaryReport = field(default_factory=SummaryReport)
     reminders: ReminderReport = field(default_factory=ReminderReport)
+    purged: int = 0  # interviews deleted by retention.days
 
 
 class Sweeper:
@@ -56,12 +62,16 @@ class Sweeper:
         client: WebClient,
         timezones: TimeZones,
         summaries: SummaryWorker | None = None,
+        *,
+        retention: timedelta | None = None,
     ) -> None:
         self.ctx = ctx
         self.client = client
         self.timezones = timezones
         self.summaries = summaries or SummaryWorker(ctx, client)
         self.reminders = ReminderWorker(ctx, client, timezones)
+        self.retention = retention  # retention.days; None keeps everything
+        self._next_purge_at: datetime | None = None
         self._stopping = threading.Event()
 
     def stop(self) -> None:
@@ -92,6 +102,8 @@ class Sweeper:
         self._run_summaries(report)
         if not self._stopping.is_set():
             report.reminders = self.reminders.run(self._stopping)
+        if not self._stopping.is_set():
+            report.purged = self._purge()
         if report.forms_sent or report.forms_failed or report.forms_abandoned:
             logger.info(
                 "sweep: %d form(s) sent, %d failed (will retry), %d abandoned",
@@ -100,6 +112,32 @@ class Sweeper:
                 report.forms_abandoned,
             )
         return report
+
+    def _purge(self) -> int:
+        """Delete interviews past ``retention.days``, at most once per PURGE_EVERY."""
+        if self.retention is None:
+            return 0
+        now = self.ctx.now()
+        if self._next_purge_at is not None and now < self._next_purge_at:
+            return 0
+        # Set first: a purge that fails is retried next hour, not on every sweep.
+        self._next_purge_at = now + PURGE_EVERY
+        cutoff = now - self.retention
+        with log_context(job="retention"):
+            result = purge_expired(
+                self.ctx.session_factory,
+                cutoff=cutoff,
+                now=now,
+                actor="system",
+                should_stop=self._stopping.is_set,
+            )
+            if result.interviews:  # a count only: nothing about the candidates
+                logger.info(
+                    "retention: purged %d interview(s) that ended before %s",
+                    len(result.interviews),
+                    f"{cutoff:%Y-%m-%d %H:%M} UTC",
+                )
+        return len(result.interviews)
 
     def _run_summaries(self, report: SweepReport) -> None:
         # A post makes its "finish" due at once, so claim again until nothing is due

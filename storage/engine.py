@@ -32,6 +32,7 @@ from sqlalchemy.pool import StaticPool
 __all__ = ["create_engine_for", "make_session_factory", "normalize_url"]
 
 _SQLITE_BUSY_TIMEOUT_MS = 5000
+_PG_CONNECT_TIMEOUT_S = 3  # libpq's minimum that works reliably is 2
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -70,6 +71,12 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
     in-memory SQLite database uses one shared connection (``StaticPool``), or
     each checkout would see a different, empty database.
 
+    Every connection is pinged when it leaves the pool (``pool_pre_ping``), so
+    after a database restart the pool replaces its dead connections by itself
+    and no request fails on a stale one. PostgreSQL connection attempts give up
+    after 3 s (``connect_timeout``, unless the URL sets its own). Errors never
+    show the statement's parameters (``hide_parameters``).
+
     Args:
         url: a SQLAlchemy URL; see :func:`normalize_url` for what is accepted.
         **kwargs: passed on to :func:`sqlalchemy.create_engine` (e.g. ``echo``).
@@ -78,7 +85,9 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
         ValueError: for an unsupported or unparsable URL.
     """
     parsed = normalize_url(url)
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: a failed statement's error text would otherwise carry its
+    # bound values (feedback notes and evidence) into logs and tracebacks.
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         in_memory = _sqlite_in_memory(parsed)
         if in_memory:
@@ -88,6 +97,10 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
         engine = sa.create_engine(parsed, **options)
         _install_sqlite_listeners(engine, wal=not in_memory)
         return engine
+    if "connect_timeout" not in parsed.query:
+        # A server that does not answer (a partition, a host being replaced) must
+        # not hang a request past Slack's 3 s ack: fail fast, the caller reports it.
+        options["connect_args"] = {"connect_timeout": _PG_CONNECT_TIMEOUT_S}
     options.update(kwargs)
     return sa.create_engine(parsed, **options)
 

@@ -213,3 +213,51 @@ def test_access_recruiters(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config({"INTERVIEW_BOT_CONFIG": str(path)})
     assert [(e.line, e.path) for e in caught.value.errors] == [(2, "access.recruiters[1]")]
+
+
+def test_retention_days(tmp_path: Path) -> None:
+    assert load_config({}).retention.days is None  # default: keep everything
+    path = write(tmp_path, "retention:\n  days: 180\n")
+    config = load_config({"INTERVIEW_BOT_CONFIG": str(path)})
+    assert config.retention.days == 180
+    assert config.retention.period == timedelta(days=180)
+    assert config.describe()["retention"] == {"days": 180}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "retention:\n  days: 0\n",
+            "config.yaml:2: retention.days: Input should be greater than or equal to 1",
+        ),
+        (
+            "retention:\n  days: 180d\n",
+            "config.yaml:2: retention.days: expected a whole number of days like 180, got '180d'",
+        ),
+        (
+            "retention: {days: true}\n",
+            "config.yaml:1: retention.days: expected a whole number of days like 180, got True",
+        ),
+        (
+            "retention: {days: 1.5}\n",
+            "config.yaml:1: retention.days: expected a whole number of days like 180, got 1.5",
+        ),
+        ("retention: {weeks: 2}\n", "config.yaml:1: retention.weeks: unknown field"),
+        # retention must outlast the summary deadline, or live interviews would go
+        (
+            "retention:\n  days: 2\n",
+            "config.yaml:2: retention.days: must be longer than summary.deadline (2d)",
+        ),
+        (
+            "summary: {deadline: 10d}\nretention:\n  days: 7\n",
+            "config.yaml:3: retention.days: must be longer than summary.deadline (10d)",
+        ),
+    ],
+)
+def test_bad_retention_names_file_line_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config({"INTERVIEW_BOT_CONFIG": str(path)})
+    rendered = [str(e).replace(str(tmp_path) + "/", "") for e in caught.value.errors]
+    assert rendered == [expected]

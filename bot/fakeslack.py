@@ -10,6 +10,10 @@ Every message and view the bot sends is validated with slack_sdk's models plus
 the limits slack_sdk misses (``handlers.blocks.limits``); an invalid payload is
 answered ``invalid_blocks`` like Slack would, and recorded in ``fake.rejected``
 so a test can fail on it. Trigger ids are single use and expire after 3 s.
+
+Faults: ``fail(method, Fault)`` fails the next calls of one method;
+``outage(Outage(...))`` takes the whole workspace down (every method and file
+upload answers HTTP 5xx, or drops the connection unanswered) until ``recover()``.
 """
 
 from __future__ import annotations
@@ -47,6 +51,22 @@ class Fault:
 
 
 @dataclass
+class Outage:
+    """Slack down: every call fails, and does nothing, until ``FakeSlack.recover()``.
+
+    A failed call answers HTTP ``status`` with ``body`` or, with ``disconnect``,
+    has its connection closed without an answer (what a client sees when Slack
+    or a proxy in between drops it). The first ``after`` calls are still answered
+    normally, so an outage can begin in the middle of a sweep.
+    """
+
+    status: int = 500
+    body: dict[str, Any] = field(default_factory=lambda: {"ok": False, "error": "internal_error"})
+    disconnect: bool = False
+    after: int = 0
+
+
+@dataclass
 class Message:
     channel: str
     ts: str
@@ -68,6 +88,8 @@ class FakeSlack:
         self.home: dict[str, dict[str, Any]] = {}  # user id -> published home view
         self.rejected: list[tuple[str, list[str]]] = []  # (method, problems)
         self.faults: dict[str, list[Fault]] = {}
+        self.down: Outage | None = None
+        self.outage_calls: list[Call] = []  # calls the outage failed (also in ``calls``)
         self._triggers: dict[str, float] = {}
         self._used_triggers: set[str] = set()
         self._ids = itertools.count(1)
@@ -140,6 +162,30 @@ class FakeSlack:
     def fail(self, method: str, fault: Fault) -> None:
         with self._lock:
             self.faults.setdefault(method, []).append(fault)
+
+    def outage(self, outage: Outage | None = None) -> Outage:
+        """Take Slack down (HTTP 500 unless ``outage`` says otherwise) until ``recover()``."""
+        with self._lock:
+            self.down = outage or Outage()
+            return self.down
+
+    def recover(self) -> None:
+        with self._lock:
+            self.down = None
+
+    def _in_outage(self, method: str, args: dict[str, Any], token: str | None) -> Outage | None:
+        """The outage that fails this call (recorded), or None to answer it normally."""
+        with self._lock:
+            down = self.down
+            if down is None:
+                return None
+            if down.after > 0:
+                down.after -= 1
+                return None
+            call = Call(method, args, token)
+            self.calls.append(call)
+            self.outage_calls.append(call)
+            return down
 
     # -- methods -------------------------------------------------------------
     def _lookup_by_email(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -356,7 +402,11 @@ class FakeSlack:
                 method = parts.path.rsplit("/", 1)[-1]
                 if parts.path.startswith("/upload/"):
                     length = int(self.headers.get("Content-Length") or 0)
-                    status = fake.receive_upload(method, self.rfile.read(length))
+                    content = self.rfile.read(length)
+                    if (down := fake._in_outage("upload", {"file_id": method}, None)) is not None:
+                        self._fail(down)
+                        return
+                    status = fake.receive_upload(method, content)
                     self.send_response(status)
                     self.send_header("Content-Length", "2")
                     self.end_headers()
@@ -372,6 +422,9 @@ class FakeSlack:
                     args.update(parse_qsl(raw.decode()))
                 auth = self.headers.get("Authorization", "")
                 token = auth.removeprefix("Bearer ") or args.pop("token", None)
+                if (down := fake._in_outage(method, args, token)) is not None:
+                    self._fail(down)
+                    return
                 status, headers, body = fake._respond(method, args, token)
                 data = json.dumps(body).encode()
                 self.send_response(status)
@@ -382,12 +435,28 @@ class FakeSlack:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _fail(self, down: Outage) -> None:
+                if down.disconnect:
+                    # The request was read; closing without a status line makes the
+                    # client see "Remote end closed connection without response".
+                    self.close_connection = True
+                    return
+                data = json.dumps(down.body).encode()
+                self.send_response(down.status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             do_GET = _handle
             do_POST = _handle
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # A short poll: stop() (every test's teardown) waits up to one interval.
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:

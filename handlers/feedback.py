@@ -8,14 +8,18 @@ always means the feedback is stored.
 
 from __future__ import annotations
 
+import contextvars
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 
 from handlers.blocks.feedback_modal import (
+    SAVE_FAILED_ERROR,
     build_feedback_modal,
     parse_metadata,
     plan_pages,
@@ -23,7 +27,7 @@ from handlers.blocks.feedback_modal import (
     validate_answers,
 )
 from handlers.blocks.form_dm import build_form_dm
-from handlers.blocks.notice import build_notice_modal
+from handlers.blocks.notice import build_notice_modal, last_input_block
 from handlers.context import BotContext
 from handlers.metrics import FEEDBACK_SUBMISSIONS
 from handlers.timezones import TimeZones
@@ -40,12 +44,20 @@ from storage.views import FormContext
 logger = logging.getLogger(__name__)
 
 FORM_GONE = "This feedback form is no longer available."
+PAGES_LOST = (
+    "The answers of this form's earlier pages were not found, so nothing was saved. "
+    "Please open the form again from its message."
+)
 
 
 class FeedbackListeners:
     def __init__(self, ctx: BotContext, timezones: TimeZones) -> None:
         self.ctx = ctx
         self.timezones = timezones
+        # The DM refresh after a submission runs here, not on Bolt's few listener
+        # threads: while Slack is slow or down its retries would hold those threads
+        # and delay the next submissions' acks past Slack's 3 seconds.
+        self._refreshes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dm-refresh")
 
     # -- the DM's "Give feedback" / "Edit feedback" buttons ----------------------
     def open_form(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -94,7 +106,9 @@ class FeedbackListeners:
             logger.warning("feedback submission with unreadable private_metadata from %s", user)
             ack(response_action="update", view=build_notice_modal(FORM_GONE))
             return
-        values = (view.get("state") or {}).get("values") or {}
+        state = view.get("state")
+        values = state.get("values") if isinstance(state, dict) else None
+        values = values if isinstance(values, dict) else {}
         now = self.ctx.now()
         try:
             with self.ctx.session_factory.begin() as session:
@@ -134,6 +148,14 @@ class FeedbackListeners:
                     next_view = build_feedback_modal(form, page=page + 1, pages=pages, draft=draft)
                 else:
                     draft = load_draft(session, public_id, user_id=user)
+                    if len(pages) > 1 and not draft:
+                        # The earlier pages' answers are not in a draft (a second modal
+                        # submitted its last page again, or a replay): keep the stored
+                        # ones rather than delete them; without any, ask to start over.
+                        if form.own_feedback is None:
+                            ack(response_action="update", view=build_notice_modal(PAGES_LOST))
+                            return
+                        draft = {r.skill_id: r for r in form.own_feedback.ratings}
                     ratings = {**draft, **answers.ratings}
                     outcome = submit_feedback(
                         session,
@@ -149,6 +171,27 @@ class FeedbackListeners:
             logger.info("feedback submission refused for %s: %s", user, refused.reason)
             ack(response_action="update", view=build_notice_modal(refused.message))
             return
+        except SQLAlchemyError as exc:
+            # The database is down or dropped the transaction (a restart, a failover):
+            # nothing is acked as stored. Keep the modal open with the answers and ask
+            # for another submit, which is idempotent even if the commit did land.
+            # Only class names are logged: the exception's text holds the SQL
+            # parameters, i.e. the feedback.
+            orig = getattr(exc, "orig", None)
+            logger.warning(
+                "feedback submission from %s not stored: database error %s%s",
+                user,
+                type(exc).__name__,
+                f" ({type(orig).__name__})" if orig is not None else "",
+            )
+            if ack.response is not None:
+                return  # already answered (validation errors or a notice) before the failure
+            block = last_input_block(view)
+            if block is None:  # not our modal's shape; a notice at least says what happened
+                ack(response_action="update", view=build_notice_modal(SAVE_FAILED_ERROR))
+                return
+            ack(response_action="errors", errors={block: SAVE_FAILED_ERROR})
+            return
         if not final:
             ack(response_action="push", view=next_view)
             return
@@ -160,16 +203,21 @@ class FeedbackListeners:
         logger.info("feedback %s for request %s", outcome.value, public_id)
         if outcome in (SubmitOutcome.CREATED, SubmitOutcome.UPDATED):
             FEEDBACK_SUBMISSIONS.labels(outcome=outcome.value).inc()
-        self._refresh_dm(client, public_id, user)
+        log_context = contextvars.copy_context()  # keeps the request_id on its log lines
+        self._refreshes.submit(log_context.run, self._refresh_dm, client, public_id, user)
 
     def _refresh_dm(self, client: WebClient, public_id: str, user: str) -> None:
-        """After the ack: show the DM as submitted, with its Edit button."""
+        """After the ack: show the DM as submitted, with its Edit button (best effort)."""
         try:
             with self.ctx.session_factory.begin() as session:
                 form = load_form_context(
                     session, public_id, user_id=user, policy=self.ctx.policy, now=self.ctx.now()
                 )
         except FeedbackRefused:
+            return
+        except SQLAlchemyError as exc:
+            # The feedback is stored; only the DM keeps its old buttons (they still work).
+            logger.warning("could not refresh the form DM: database error %s", type(exc).__name__)
             return
         update_form_dm(client, form, self.timezones)
 

@@ -23,8 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from handlers.access import Recruiters
 from handlers.blocks.commands import build_notice
-from handlers.blocks.feedback_modal import parse_metadata
-from handlers.blocks.notice import build_notice_modal
+from handlers.blocks.feedback_modal import SAVE_FAILED_ERROR, parse_metadata
+from handlers.blocks.notice import build_notice_modal, last_input_block
 from handlers.command_text import parse_command
 from handlers.context import BotContext
 from handlers.metrics import ACCESS_REFUSED
@@ -38,12 +38,6 @@ UNAVAILABLE = (
     "Interview feedback is briefly unavailable (its database is not answering). "
     "Nothing was changed; please try again in a minute."
 )
-# Shown on a modal's input block: the answers stay in the modal for a second try.
-NOT_SAVED = (
-    "Not saved: the bot's database is not answering. Your answers are still here; "
-    "submit again in a minute."
-)
-
 _COMMAND_ACTIONS = {
     "help": Action.HELP,
     "list": Action.LIST,
@@ -129,7 +123,7 @@ class Guard:
                 public_id=metadata_request(body),
             )
             if decision is None:
-                return _view_errors(body, NOT_SAVED)
+                return _view_errors(body, SAVE_FAILED_ERROR)
             if decision.allowed:
                 context["access"] = decision
                 next()
@@ -144,7 +138,7 @@ class Guard:
         ) -> BoltResponse | None:
             decision = self._decide(client, user_of(body), Action.SCHEDULE, "view_submission")
             if decision is None:
-                return _view_errors(body, NOT_SAVED)
+                return _view_errors(body, SAVE_FAILED_ERROR)
             if decision.allowed:
                 context["access"] = decision
                 next()
@@ -274,14 +268,7 @@ def _view_update(message: str, *, title: str = "Interview feedback") -> BoltResp
 
 def _view_errors(body: dict[str, Any], message: str) -> BoltResponse:
     """The message on the modal's last input block, keeping the answers; else a notice."""
-    view = _dict(body.get("view"))
-    blocks = view.get("blocks")
-    inputs = [
-        _str(block.get("block_id"))
-        for block in (blocks if isinstance(blocks, list) else [])
-        if isinstance(block, dict) and block.get("type") == "input" and _str(block.get("block_id"))
-    ]
-    if not inputs:
+    block = last_input_block(body.get("view"))
+    if block is None:
         return _view_update(message)
-    # The last one sits next to the submit button, where the interviewer is looking.
-    return _json({"response_action": "errors", "errors": {inputs[-1]: message}})
+    return _json({"response_action": "errors", "errors": {block: message}})

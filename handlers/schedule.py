@@ -28,7 +28,10 @@ class ScheduleListeners:
 
     def submit(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         user = str(body["user"]["id"])
-        values = ((body.get("view") or {}).get("state") or {}).get("values") or {}
+        view = body.get("view")
+        state = view.get("state") if isinstance(view, dict) else None
+        values = state.get("values") if isinstance(state, dict) else None
+        values = values if isinstance(values, dict) else {}
         row, field_to_block = read_schedule_state(values, submitter=user)
         try:
             spec = parse_interview(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -39,6 +39,7 @@ from storage.summaries import (
     mark_summary_updated,
     record_summary_failure,
 )
+from storage.summary_thread import ThreadProgress, record_thread_post, thread_progress
 from storage.views import PanelistFeedback, SummaryData
 
 logger = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ class SummaryWorker:
             data = load_summary_data(session, interview_id)
             # Feedback changed since the post gets its reply from the update that follows.
             changed = set(changed_since_summary(session, interview_id))
+            progress = thread_progress(session, interview_id)
         channel, ts = data.summary_channel, data.summary_ts
         if not channel or not ts:
             raise RuntimeError("a summary's thread is finished only after it was posted")
@@ -148,16 +150,41 @@ class SummaryWorker:
             if feedback.interviewer in changed:
                 continue
             text, blocks = build_feedback_reply(data, feedback)
-            self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text, blocks=blocks)
-        self._upload_heatmap(data, channel, ts)
+            self._post_once(
+                progress, f"reply:{feedback.interviewer}", interview_id, channel, ts, text, blocks
+            )
+        if "heatmap" not in progress.done:
+            self._upload_heatmap(data, channel, ts)
+            self._posted(interview_id, progress.key("heatmap"))
         with self.ctx.session_factory.begin() as session:
             mark_summary_finished(session, interview_id, now=self.ctx.now())
+
+    def _post_once(
+        self,
+        progress: ThreadProgress,
+        part: str,
+        interview_id: int,
+        channel: str,
+        ts: str,
+        text: str,
+        blocks: list[dict[str, Any]],
+    ) -> None:
+        """Post a thread reply unless a failed earlier try of this unit already did."""
+        if part in progress.done:
+            return
+        self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text, blocks=blocks)
+        self._posted(interview_id, progress.key(part))
+
+    def _posted(self, interview_id: int, key: str) -> None:
+        with self.ctx.session_factory.begin() as session:
+            record_thread_post(session, interview_id, key, now=self.ctx.now())
 
     def _update(self, interview_id: int) -> None:
         included_until = self.ctx.now()
         with self.ctx.session_factory.begin() as session:
             data = load_summary_data(session, interview_id)
             changed = changed_since_summary(session, interview_id)
+            progress = thread_progress(session, interview_id)
         channel, ts = data.summary_channel, data.summary_ts
         if not channel or not ts:
             raise RuntimeError("a summary is updated only after it was posted")
@@ -173,14 +200,18 @@ class SummaryWorker:
         note_text, note_blocks = build_update_reply(
             describe_changes(before, after, data.rubric, changed)
         )
-        self.client.chat_postMessage(
-            channel=channel, thread_ts=ts, text=note_text, blocks=note_blocks
-        )
+        self._post_once(progress, "note", interview_id, channel, ts, note_text, note_blocks)
         for feedback in data.feedback:
             if feedback.interviewer in changed:
                 reply_text, reply_blocks = build_feedback_reply(data, feedback)
-                self.client.chat_postMessage(
-                    channel=channel, thread_ts=ts, text=reply_text, blocks=reply_blocks
+                self._post_once(
+                    progress,
+                    f"reply:{feedback.interviewer}",
+                    interview_id,
+                    channel,
+                    ts,
+                    reply_text,
+                    reply_blocks,
                 )
         with self.ctx.session_factory.begin() as session:
             mark_summary_updated(

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.locking import rowcount
 from storage.models import SlackEvent
 
 __all__ = ["EVENT_ID_MAX", "KEEP_EVENTS", "first_delivery"]
@@ -36,9 +35,11 @@ def first_delivery(
     session.execute(sa.delete(SlackEvent).where(SlackEvent.received_at < now - keep))
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = session.execute(
+    # RETURNING, not rowcount: drivers report -1 rows for an INSERT ... ON CONFLICT.
+    inserted = session.execute(
         insert(SlackEvent)
         .values(event_id=event_id, received_at=now)
         .on_conflict_do_nothing(index_elements=[SlackEvent.event_id])
-    )
-    return rowcount(result) == 1
+        .returning(SlackEvent.event_id)
+    ).scalar_one_or_none()
+    return inserted is not None

@@ -164,7 +164,8 @@ class Interview(Base):
     rubric_version_id: Mapped[int] = mapped_column(sa.ForeignKey("rubric_versions.id"))
     target_level: Mapped[str] = mapped_column(sa.String(32))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Indexed for the retention purge (storage.retention).
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     hiring_channel: Mapped[str] = mapped_column(sa.String(32))
     # Indexed for their owners' lists (App Home, /interview list).
     recruiter: Mapped[str] = mapped_column(sa.String(32), index=True)
@@ -385,3 +386,20 @@ class SlackEvent(Base):
 
     event_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SummaryPost(Base):
+    """A thread reply of a summary unit already posted (storage.summary_thread).
+
+    A ``finish`` or ``update`` cut off by a Slack failure is retried from the
+    start; its replies already in the thread are skipped, not posted twice.
+    """
+
+    __tablename__ = "summary_posts"
+
+    interview_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("interviews.id", ondelete="CASCADE"), primary_key=True
+    )
+    # "<unit>:<summary_seq>:<part>", e.g. "finish:3:reply:U0AAA" or "update:3:note".
+    post_key: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -61,6 +61,45 @@ def body_problem(raw: bytes, content_type: str) -> str | None:
         return "body is not valid JSON or form data"
     if not isinstance(parsed, dict):
         return "body is not a JSON object"
+    return envelope_problem(parsed)
+
+
+# Fields Bolt reads while routing: Slack sends each as a string or an object. Bolt
+# looks for "id" in them, which raises on a number (a list merely finds nothing).
+_ID_FIELDS = ("user", "team", "enterprise", "organization", "channel")
+
+
+def envelope_problem(payload: dict[str, Any]) -> str | None:
+    """Why Bolt's routing would crash on this payload's shape (None if it would not).
+
+    Slack never sends these shapes; a forged or garbled request does, and Bolt
+    answers it with HTTP 500 (an exception in its matchers) unless it is refused here.
+    """
+    nested = [payload]
+    event = payload.get("event")
+    if "event" in payload and not isinstance(event, dict):
+        return "event is not an object"
+    if isinstance(event, dict):
+        nested.append(event)
+        nested += [
+            event[k] for k in ("message", "previous_message") if isinstance(event.get(k), dict)
+        ]
+    for part in nested:
+        for name in _ID_FIELDS:
+            value = part.get(name)
+            if isinstance(value, bool | int | float):
+                return f"{name} is a number, not a string or an object"
+    kind = payload.get("type")
+    if kind == "block_actions":
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return "block_actions without actions"
+        if not all(isinstance(action, dict) for action in actions):
+            return "an action is not an object"
+    if kind in ("view_submission", "view_closed"):
+        view = payload.get("view")
+        if not isinstance(view, dict) or not isinstance(view.get("type"), str):
+            return "view is not a view object"
     return None
 
 

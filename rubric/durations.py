@@ -23,7 +23,10 @@ def parse_duration(value: object) -> timedelta:
     if match is None:
         raise ValueError(f"expected a duration like 30s, 5m, 24h or 2d, got {value!r}")
     number, unit = match.groups()
-    return timedelta(seconds=float(number) * _UNIT_SECONDS[unit])
+    try:
+        return timedelta(seconds=float(number) * _UNIT_SECONDS[unit])
+    except OverflowError:  # past timedelta's 999999999 days (or infinite)
+        raise ValueError(f"duration {value!r} is too long") from None
 
 
 def format_duration(value: timedelta) -> str:

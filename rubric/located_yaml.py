@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import yaml
@@ -19,6 +20,11 @@ from pydantic import ValidationError
 
 PathPart = str | int
 Path = tuple[PathPart, ...]
+
+MAX_DEPTH = 64
+"""Deeper nesting is refused: no input of ours needs it, and PyYAML recurses per level."""
+MAX_ALIAS_PATHS = 50_000
+"""Paths recorded through aliases; past it an alias is not walked into again (alias bombs)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -76,14 +82,47 @@ class LocatedYaml:
         return SourceError(self.file, self.line_of(path), format_path(path), message)
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that bounds nesting and reports bad dates at their line."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_DEPTH} levels", self.get_mark()
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> date:
+        # An unquoted 2026-13-45 matches YAML's timestamp pattern; datetime() refuses it.
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"invalid date or timestamp {node.value!r} ({exc})", node.start_mark
+            ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def load_located_yaml(text: str, file: str) -> LocatedYaml:
     """Parse one YAML document with ``SafeLoader`` and record the line of each value.
 
     Raises:
-        SourceErrors: on a syntax error or a duplicate mapping key.
+        SourceErrors: on a syntax error, a duplicate mapping key, an invalid date,
+            nesting deeper than :data:`MAX_DEPTH`, or a string no file may hold (a NUL
+            character or an unpaired surrogate, which only escapes can write).
     """
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
         # The reader rejects non-printable characters up front, before any parsing.
         at = text.count("\n", 0, exc.position) + 1
@@ -95,7 +134,7 @@ def load_located_yaml(text: str, file: str) -> LocatedYaml:
             return LocatedYaml(file, None, {(): 1})
         errors: list[SourceError] = []
         lines: dict[Path, int] = {}
-        _walk(node, (), lines, errors, file)
+        _walk(node, (), lines, errors, file, _Budget())
         if errors:
             raise SourceErrors(errors)
         data = loader.construct_document(node)
@@ -111,12 +150,27 @@ def load_located_yaml(text: str, file: str) -> LocatedYaml:
     return LocatedYaml(file, data, lines)
 
 
+@dataclass
+class _Budget:
+    alias_paths: int = MAX_ALIAS_PATHS
+    seen: set[int] = field(default_factory=set)
+
+
+def _unstorable(text: str) -> str | None:
+    """The first character no text column can hold (NUL, unpaired surrogates), if any."""
+    for char in text:
+        if char == "\x00" or "\ud800" <= char <= "\udfff":
+            return char
+    return None
+
+
 def _walk(
     node: yaml.Node,
     path: Path,
     lines: dict[Path, int],
     errors: list[SourceError],
     file: str,
+    budget: _Budget,
     ancestors: frozenset[int] = frozenset(),
 ) -> None:
     lines.setdefault(path, node.start_mark.line + 1)
@@ -124,8 +178,26 @@ def _walk(
     # would never end. The cycle is left for validation to reject.
     if id(node) in ancestors:
         return
+    if id(node) in budget.seen:
+        # Another alias of a node walked already: its paths cost budget, and nested
+        # aliases (a "billion laughs" file) would take exponential time and memory.
+        if budget.alias_paths <= 0:
+            return
+        budget.alias_paths -= 1
+    budget.seen.add(id(node))
     ancestors = ancestors | {id(node)}
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, yaml.ScalarNode):
+        bad = _unstorable(str(node.value))
+        if bad is not None:
+            errors.append(
+                SourceError(
+                    file,
+                    node.start_mark.line + 1,
+                    format_path(path),
+                    f"text holds the character U+{ord(bad):04X}, which cannot be stored",
+                )
+            )
+    elif isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
@@ -144,10 +216,10 @@ def _walk(
                 continue
             seen[key] = line
             lines[(*path, key)] = line
-            _walk(value_node, (*path, key), lines, errors, file, ancestors)
+            _walk(value_node, (*path, key), lines, errors, file, budget, ancestors)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, (*path, index), lines, errors, file, ancestors)
+            _walk(item, (*path, index), lines, errors, file, budget, ancestors)
 
 
 def validation_errors(

@@ -104,7 +104,25 @@ class InterviewSpec:
 
 # -- row schema -----------------------------------------------------------------
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Interviews take place in this range; outside it, adding a deadline could overflow.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _storable(value: object) -> object:
+    # A CSV cell or a modal field can hold what no text column can (YAML is checked on load).
+    if isinstance(value, str):
+        for char in value:
+            if char == "\x00" or "\ud800" <= char <= "\udfff":
+                raise ValueError(f"holds the character U+{ord(char):04X}, which cannot be stored")
+    return value
+
+
+Text = Annotated[
+    str,
+    BeforeValidator(_storable),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+]
 
 
 def _person(value: object) -> object:
@@ -153,6 +171,7 @@ class InterviewRow(BaseModel):
 
     external_id: Annotated[
         str | None,
+        BeforeValidator(_storable),
         BeforeValidator(_text_id),
         StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
     ] = None
@@ -239,11 +258,19 @@ def parse_import_file(
     """
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise SourceErrors([SourceError(name, None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise SourceErrors([SourceError(name, None, "", f"cannot read file: {exc}")]) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        message = (
+            f"not UTF-8 text (byte 0x{data[exc.start : exc.start + 1].hex()} cannot be decoded)"
+        )
+        raise SourceErrors([SourceError(name, line, "", message)]) from None
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         rows = _yaml_rows(text, name)
@@ -283,6 +310,8 @@ def _csv_rows(text: str, name: str) -> list[_Row]:
         header = next(reader)
     except StopIteration:
         raise SourceErrors([SourceError(name, 1, "", "the CSV file is empty")]) from None
+    except csv.Error as exc:
+        raise SourceErrors([SourceError(name, 1, "", f"unreadable CSV: {exc}")]) from None
     header = [h.strip() for h in header]
     errors = [
         SourceError(name, 1, column or f"column {i + 1}", "unknown column")
@@ -298,7 +327,13 @@ def _csv_rows(text: str, name: str) -> list[_Row]:
         raise SourceErrors(errors)
     rows: list[_Row] = []
     line = reader.line_num + 1
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a cell past the csv module's field size limit
+            raise SourceErrors([SourceError(name, line, "", f"unreadable CSV: {exc}")]) from None
         start, line = line, reader.line_num + 1
         if not any(c.strip() for c in cells):
             continue
@@ -430,7 +465,21 @@ def _check_against_rubric(row: InterviewRow, registry: RubricRegistry) -> list[t
         problems.append((("ends_at",), "the interview ends before (or when) it starts"))
     if row.duration is not None and row.duration <= timedelta(0):
         problems.append((("duration",), "must be longer than 0s"))
+    span = f"between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
+    if not _in_range(row.starts_at):
+        problems.append((("starts_at",), f"must be {span}"))
+    elif row.ends_at is not None and not _in_range(row.ends_at):
+        problems.append((("ends_at",), f"must be {span}"))
+    elif row.duration is not None and not _in_range(row.starts_at, row.duration):
+        problems.append((("duration",), f"is too long: the interview must end {span}"))
     return problems
+
+
+def _in_range(moment: datetime, plus: timedelta = timedelta(0)) -> bool:
+    try:
+        return EARLIEST <= moment + plus <= LATEST
+    except OverflowError:
+        return False
 
 
 def _resolve_people(

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.engine import normalize_url
 
+pytest_plugins = ["tests.fuzzcount"]  # counts fuzz cases per target (the fuzzing summary)
+
 _BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 

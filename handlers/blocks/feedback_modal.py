@@ -56,6 +56,12 @@ NOTES_MAX_CHARS = 3000
 MAX_PAGES = 3  # Slack's view stack: the root view and two pushes
 
 TITLE = "Interview feedback"
+# Shown on a field of the submitted modal (``response_action: errors``) when the
+# database could not store the answers: Slack keeps the modal and its answers open.
+SAVE_FAILED_ERROR = (
+    "Your answers could not be saved just now (a temporary problem on our side). "
+    "They are still here: please submit again."
+)
 FOCUS_MARK = " ★ focus"
 
 _METADATA_MAX_CHARS = 512  # ours is ~40 characters; anything longer is not ours
@@ -589,6 +595,10 @@ def validate_answers(
     errors: dict[str, str] = {}
     for skill_id in skill_ids:
         rating = answers.ratings.get(skill_id)
+        evidence = rating.evidence if rating else answers.evidence_without_level.get(skill_id, "")
+        # Slack enforces max_length in its client; a replayed or crafted payload does not.
+        if problem := _text_problem(evidence, EVIDENCE_MAX_CHARS):
+            errors[evidence_block_id(skill_id)] = problem
         if rating is not None and rating.level is not None:
             if rating.level not in rubric.level_ids:
                 errors[level_block_id(skill_id)] = "Unknown level."
@@ -604,12 +614,24 @@ def validate_answers(
                     "This is one of your focus skills: choose a level or Not assessed."
                 )
     if final:
+        if problem := _text_problem(answers.notes, NOTES_MAX_CHARS):
+            errors[NOTES_BLOCK] = problem
         recommendation = answers.recommendation
         if recommendation is None:
             errors[RECOMMENDATION_BLOCK] = "Choose a recommendation."
         elif recommendation not in {rec.id for rec in rubric.recommendations}:
             errors[RECOMMENDATION_BLOCK] = "Choose one of the recommendations listed."
     return errors
+
+
+def _text_problem(text: str, limit: int) -> str | None:
+    """Why ``text`` cannot be stored as it is, if it cannot."""
+    if len(text) > limit:
+        return f"At most {limit} characters, please (this has {len(text)})."
+    for char in text:
+        if char == "\x00" or "\ud800" <= char <= "\udfff":
+            return f"Remove the character U+{ord(char):04X}: it cannot be stored."
+    return None
 
 
 def answered_skills(answers: Iterable[PageAnswers]) -> dict[str, RatingView]:

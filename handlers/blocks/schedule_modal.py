@@ -296,7 +296,10 @@ def read_schedule_state(
         required"); ``field_to_block`` maps row field paths (``candidate``,
         ``panel[1].interviewer``, ``panel[1].focus``, ...) to the block that holds
         them. Empty panel slots are skipped, so ``panel[1]`` may live in slot 3.
+        Values of the wrong shape (a forged payload) read as empty.
     """
+    if not isinstance(values, Mapping):
+        values = {}
     has_rubric_block = RUBRIC_BLOCK in values
     row: dict[str, Any] = {}
     _put(row, "candidate", _text(values, CANDIDATE_BLOCK))
@@ -419,7 +422,9 @@ def _selected(values: Mapping[str, Any], block_id: str) -> str | None:
 
 
 def _selected_many(values: Mapping[str, Any], block_id: str) -> list[str]:
-    options = _element(values, block_id).get("selected_options") or []
+    options = _element(values, block_id).get("selected_options")
+    if not isinstance(options, list):
+        return []
     return [
         o["value"] for o in options if isinstance(o, Mapping) and isinstance(o.get("value"), str)
     ]
@@ -429,7 +434,10 @@ def _date_time(values: Mapping[str, Any], block_id: str) -> datetime | None:
     stamp = _element(values, block_id).get("selected_date_time")
     if isinstance(stamp, bool) or not isinstance(stamp, int | float):
         return None
-    return datetime.fromtimestamp(stamp, tz=UTC)
+    try:
+        return datetime.fromtimestamp(stamp, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # NaN, or beyond what datetime holds
+        return None
 
 
 def _skill_id(value: str) -> str:

@@ -86,6 +86,13 @@ class Bot:
     timezones: TimeZones
     sweeper: Sweeper
 
+    def close(self) -> None:
+        """Stop the sweep and let the work after acks finish (once serving has stopped)."""
+        self.sweeper.stop()
+        # Bolt runs listeners after their ack on this pool; its idle workers would linger.
+        self.app.listener_runner.listener_executor.shutdown(wait=True)
+        self.ctx.after_ack.shutdown(wait=True)
+
 
 def policy_from(config: Config) -> FeedbackPolicy:
     return FeedbackPolicy(
@@ -140,6 +147,8 @@ def build_bot(
             max_nudges=config.reminders.max,
             quiet_hours=config.reminders.quiet_hours,
         ),
+        # Copies the request's context, so the work keeps its request_id in the logs.
+        after_ack=ContextThreadPoolExecutor(max_workers=2, thread_name_prefix="after-ack"),
     )
     signing = config.secrets.signing_secret
     app = App(

@@ -204,9 +204,7 @@ def _run(workdir: Path, out_dir: Path, say: Callable[[str], None]) -> int:
         if server is not None and thread is not None:
             stop_http_server(server, thread)
         if bot is not None:
-            bot.sweeper.stop()
-            # Bolt runs listeners after their ack on this pool; its idle workers would linger.
-            bot.app.listener_runner.listener_executor.shutdown(wait=True)
+            bot.close()
         fake.stop()
         engine.dispose()
 

@@ -84,6 +84,7 @@ def run_serve(
     finally:
         if sweep is not None:
             stop_scheduler(sweep, bot.sweeper)
+        bot.close()  # the work after in-flight acks finishes before the engine goes
         engine.dispose()
         logger.info("stopped")
     return EXIT_OK

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
@@ -39,6 +40,12 @@ class BotContext:
     recruiters: frozenset[str] = frozenset()  # access.recruiters: user IDs and user group IDs
     clock: Callable[[], datetime] = field(default=utc_now)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    # Best-effort Slack calls after an ack (refreshing a DM, explaining a refusal). Not
+    # Bolt's listener threads: while Slack is slow or down, their retries would hold
+    # those few threads and delay other requests' acks past Slack's 3 seconds.
+    after_ack: Executor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="after-ack")
+    )
 
     def now(self) -> datetime:
         return self.clock()

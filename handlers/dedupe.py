@@ -33,11 +33,11 @@ def dedupe_events(ctx: BotContext) -> Callable[..., BoltResponse | None]:
                 first = first_delivery(session, event_id, now=ctx.now())
         except SQLAlchemyError as exc:
             # Not acked as done: Slack redelivers later (after 1 and 5 minutes).
-            logger.error("event %s not taken in: database error %s", event_id, type(exc).__name__)
+            logger.error("an event was not taken in: database error %s", type(exc).__name__)
             return BoltResponse(status=503, body="database unavailable")
         if not first:
             DUPLICATE_EVENTS.inc()
-            logger.info("event %s delivered again; already processed", event_id)
+            logger.info("an event was delivered again; already processed")
             return BoltResponse(status=200, body="")
         next()
         return None

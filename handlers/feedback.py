@@ -8,9 +8,7 @@ always means the feedback is stored.
 
 from __future__ import annotations
 
-import contextvars
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack
@@ -54,10 +52,6 @@ class FeedbackListeners:
     def __init__(self, ctx: BotContext, timezones: TimeZones) -> None:
         self.ctx = ctx
         self.timezones = timezones
-        # The DM refresh after a submission runs here, not on Bolt's few listener
-        # threads: while Slack is slow or down its retries would hold those threads
-        # and delay the next submissions' acks past Slack's 3 seconds.
-        self._refreshes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dm-refresh")
 
     # -- the DM's "Give feedback" / "Edit feedback" buttons ----------------------
     def open_form(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -203,8 +197,8 @@ class FeedbackListeners:
         logger.info("feedback %s for request %s", outcome.value, public_id)
         if outcome in (SubmitOutcome.CREATED, SubmitOutcome.UPDATED):
             FEEDBACK_SUBMISSIONS.labels(outcome=outcome.value).inc()
-        log_context = contextvars.copy_context()  # keeps the request_id on its log lines
-        self._refreshes.submit(log_context.run, self._refresh_dm, client, public_id, user)
+        # On ctx.after_ack, not this listener thread (see BotContext.after_ack).
+        self.ctx.after_ack.submit(self._refresh_dm, client, public_id, user)
 
     def _refresh_dm(self, client: WebClient, public_id: str, user: str) -> None:
         """After the ack: show the DM as submitted, with its Edit button (best effort)."""

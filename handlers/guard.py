@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import BoltContext, BoltResponse
@@ -28,7 +27,7 @@ from handlers.blocks.notice import build_notice_modal, last_input_block
 from handlers.command_text import parse_command
 from handlers.context import BotContext
 from handlers.metrics import ACCESS_REFUSED
-from storage.access import MATRIX, Action, Decision, Role, authorize
+from storage.access import MATRIX, USER_ID, Action, Decision, Role, authorize
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +52,11 @@ def _str(value: Any) -> str:
 
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def loggable(user: str) -> str:
+    """A user id fit for a log line: forged ones are not written out (log injection)."""
+    return user if USER_ID.fullmatch(user) else "<malformed user id>"
 
 
 def user_of(body: dict[str, Any]) -> str:
@@ -84,8 +88,6 @@ class Guard:
     def __init__(self, ctx: BotContext, recruiters: Recruiters) -> None:
         self.ctx = ctx
         self.recruiters = recruiters
-        # Refusal notices that need a Slack call are sent after the ack, here.
-        self._after_ack = ThreadPoolExecutor(max_workers=2, thread_name_prefix="guard")
 
     # -- one middleware per surface -------------------------------------------------
     def button(self, action: Action) -> Middleware:
@@ -104,7 +106,8 @@ class Guard:
                 context["access"] = decision
                 next()
                 return None
-            self._after_ack.submit(self._tell_after_button, client, body, action, decision)
+            # The notice needs a Slack call: after the ack (BotContext.after_ack).
+            self.ctx.after_ack.submit(self._tell_after_button, client, body, action, decision)
             return BoltResponse(status=200, body="")
 
         return guard_button
@@ -225,7 +228,7 @@ class Guard:
             return None
         if not decision.allowed:
             ACCESS_REFUSED.labels(action=action.value, reason=str(decision.refusal)).inc()
-            logger.info("refused %s to %s: %s", action.value, user or "?", decision.refusal)
+            logger.info("refused %s to %s: %s", action.value, loggable(user), decision.refusal)
         return decision
 
     def _tell_after_button(
@@ -249,7 +252,10 @@ class Guard:
             )
         except (SlackApiError, OSError) as exc:
             logger.warning(
-                "could not tell %s why %s was refused: %s", user, action.value, type(exc).__name__
+                "could not tell %s why %s was refused: %s",
+                loggable(user),
+                action.value,
+                type(exc).__name__,
             )
 
 

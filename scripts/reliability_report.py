@@ -65,12 +65,34 @@ def _replace(doc: str, table: str) -> str:
     return f"{head}{START}\n{table}\n{END}{tail}"
 
 
-def figures(directory: Path) -> str:
-    lines = []
+def collect(directory: Path) -> dict[str, dict[str, object]]:
+    """The figures a test run left in ``directory``, by group.
+
+    ``<group>.<process>.json`` files (tests/reliability.py, one per pytest-xdist
+    worker) are counters and are added up; any other ``<name>.json`` is one
+    test's figures as it wrote them.
+    """
+    groups: dict[str, dict[str, object]] = {}
     for path in sorted(directory.glob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
+        name, _, worker = path.stem.partition(".")
+        if not worker:
+            groups[name] = data
+            continue
+        merged = groups.setdefault(name, {})
+        for key, value in data.items():
+            previous = merged.get(key, 0)
+            merged[key] = (previous if isinstance(previous, int) else 0) + int(value)
+    return groups
+
+
+def figures(directory: Path) -> str:
+    """A Markdown table of a run's figures (nested ones, like per-target counts, left out)."""
+    lines = ["| group | figure | value |", "| --- | --- | --- |"]
+    for group, data in collect(directory).items():
         for key, value in sorted(data.items()):
-            lines.append(f"{path.stem}: {key} = {value}")
+            if not isinstance(value, dict | list):
+                lines.append(f"| {group} | {key} | {value} |")
     return "\n".join(lines)
 
 

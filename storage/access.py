@@ -30,6 +30,7 @@ from storage.policy import FeedbackPolicy
 
 __all__ = [
     "MATRIX",
+    "USER_ID",
     "Access",
     "Action",
     "Decision",
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
-_USER_ID = re.compile(r"[A-Z0-9][A-Z0-9_]{0,31}")
+USER_ID = re.compile(r"[A-Z0-9][A-Z0-9_]{0,31}")
 MAX_INTERVIEW_ID = 2**31 - 1
 
 
@@ -239,7 +240,7 @@ def _decide(
     now: datetime,
 ) -> Decision:
     base = {Role.ANYONE} | ({Role.RECRUITING_TEAM} if in_team else set())
-    if not _USER_ID.fullmatch(user):
+    if not USER_ID.fullmatch(user):
         return _refuse(Access(), Refusal.MALFORMED, "I can't tell who sent this request.")
     if rule.target is TargetKind.NONE:
         roles = frozenset(base)
@@ -400,7 +401,7 @@ def _audit_refusal(
     record_audit(
         session,
         # A forged user id is not stored as given: only its safe shape, or "unknown".
-        actor=user if _USER_ID.fullmatch(user) else "unknown",
+        actor=user if USER_ID.fullmatch(user) else "unknown",
         action="access.refused",
         entity=entity,
         entity_id=entity_id,

@@ -83,3 +83,32 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     from storage.engine import make_session_factory
 
     return make_session_factory(engine)
+
+
+def _utf8_safe(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Escape lone surrogates (fuzzed payloads echoed in captured output) in reports.
+
+    pytest-xdist sends each report to the controller as UTF-8, which a lone
+    surrogate cannot be; the worker would crash instead of reporting.
+    """
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    report.sections = [
+        (name, content if _encodable(content) else _utf8_safe(content))
+        for name, content in report.sections
+    ]
+    if report.longrepr is not None and not _encodable(str(report.longrepr)):
+        report.longrepr = _utf8_safe(str(report.longrepr))

@@ -29,14 +29,16 @@ class _Target:
     outcome: str = "not run"
 
 
-_targets: dict[str, _Target] = {}
+_targets: dict[str, _Target] = {}  # as reported (in the controller, under pytest-xdist)
+_counts: dict[str, int] = {}  # cases run in this process, by nodeid
 _current: list[str] = []  # the nodeid of the test running now (empty between tests)
+_PROPERTY = "fuzz_cases"
 
 
 def record_case() -> None:
     """Count one executed fuzz case for the running test (outside pytest: a no-op)."""
     if _current:
-        _targets.setdefault(_current[-1], _Target()).cases += 1
+        _counts[_current[-1]] = _counts.get(_current[-1], 0) + 1
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -48,12 +50,25 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         _current.pop()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, None, None]:
+    """Carry the count on the report: under pytest-xdist it is made in a worker process."""
+    outcome = yield
+    if call.when == "call" and item.nodeid in _counts:
+        report = outcome.get_result()  # type: ignore[attr-defined]
+        report.user_properties.append((_PROPERTY, _counts.pop(item.nodeid)))
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    target = _targets.get(report.nodeid)
-    if target is None or report.when != "call":
+    if report.when != "call":
         return
-    target.seconds = report.duration
-    target.outcome = report.outcome + (" (xfail)" if hasattr(report, "wasxfail") else "")
+    cases = [value for name, value in report.user_properties if name == _PROPERTY]
+    if not cases:
+        return
+    outcome = report.outcome + (" (xfail)" if hasattr(report, "wasxfail") else "")
+    _targets[report.nodeid] = _Target(int(cases[0]), report.duration, outcome)
 
 
 def summary() -> dict[str, Any]:

@@ -81,6 +81,7 @@ class ServedBot:
 
     def close(self) -> None:
         stop_http_server(self.server, self._thread)
+        self.bot.close()
 
     # -- scheduling and time ----------------------------------------------------
     def import_file(self, path: Path, registry: RubricRegistry | None = None) -> list[int]:

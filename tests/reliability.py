@@ -1,8 +1,9 @@
 """Figures for docs/RELIABILITY.md, recorded by the tests that produce them.
 
 ``record(group, key, n)`` adds ``n`` to a counter. With ``RELIABILITY_REPORT_DIR``
-set, each group is also written to ``<dir>/<group>.json`` as it changes, so a CI
-run leaves the figures behind (``scripts/reliability_report.py`` renders them).
+set, each group is also written to ``<dir>/<group>.<process>.json`` as it changes
+(one file per pytest-xdist worker), so a CI run leaves the figures behind;
+``scripts/reliability_report.py --figures DIR`` adds them up.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ def record(group: str, key: str, n: int = 1) -> None:
         figures[key] = figures.get(key, 0) + n
         directory = os.environ.get("RELIABILITY_REPORT_DIR")
         if directory:
-            path = Path(directory) / f"{group}.json"
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+            path = Path(directory) / f"{group}.{worker}.json"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
 

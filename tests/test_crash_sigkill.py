@@ -250,6 +250,10 @@ def _burst_kill_restart(
             "acked_stored": outcomes["stored"],
             "acked_save_failed": outcomes["save_failed"],
             "answered_other": outcomes["other"],
+            # What those other answers were (status and the start of the body).
+            "other_answers": sorted(
+                f"{a.status} {a.detail[:60]}" for a in burst if a.outcome == "other"
+            ),
             "no_answer": outcomes[None],
             "stored_after_kill": len(stored_after_kill),
             "stored_without_ack": len(set(stored_after_kill) - acked),

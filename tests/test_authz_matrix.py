@@ -303,3 +303,14 @@ def test_reliability_doc_shows_the_matrix_the_code_enforces() -> None:
         [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_listener_is_behind_the_guard(served: ServedBot) -> None:
+    """A listener added without the guard would skip the matrix: none may exist."""
+    listeners = served.bot.app._listeners
+    assert len(listeners) >= 11
+    for listener in listeners:
+        # Bolt adds built-in middleware objects; ours are functions it wraps (.func).
+        names = [getattr(getattr(m, "func", None), "__name__", "") for m in listener.middleware]
+        guards = [n for n in names if n.startswith("guard_")]
+        assert len(guards) == 1, (listener.ack_function, names)

@@ -100,14 +100,13 @@ class Guard:
             decision = self._decide(
                 client, user, action, "block_actions", public_id=button_value(body)
             )
-            if decision is None:
-                return BoltResponse(status=200, body="")
-            if decision.allowed:
+            if decision is not None and decision.allowed:
                 context["access"] = decision
                 next()
                 return None
+            message = UNAVAILABLE if decision is None else decision.message
             # The notice needs a Slack call: after the ack (BotContext.after_ack).
-            self.ctx.after_ack.submit(self._tell_after_button, client, body, action, decision)
+            self.ctx.after_ack.submit(self._tell_after_button, client, body, action, message)
             return BoltResponse(status=200, body="")
 
         return guard_button
@@ -232,18 +231,18 @@ class Guard:
         return decision
 
     def _tell_after_button(
-        self, client: WebClient, body: dict[str, Any], action: Action, decision: Decision
+        self, client: WebClient, body: dict[str, Any], action: Action, message: str
     ) -> None:
         user = user_of(body)
         try:
             if action is Action.OPEN_FORM and _str(body.get("trigger_id")):
                 client.views_open(
                     trigger_id=_str(body.get("trigger_id")),
-                    view=build_notice_modal(decision.message),
+                    view=build_notice_modal(message),
                 )
                 return
             container = _dict(body.get("container"))
-            text, blocks = build_notice(decision.message)
+            text, blocks = build_notice(message)
             client.chat_postEphemeral(
                 channel=_str(container.get("channel_id")) or user,
                 user=user,

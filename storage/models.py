@@ -133,6 +133,8 @@ class Interview(Base):
         sa.Index(None, "state", "summary_due_at"),
         # The escalation sweep's lookup (storage.reminders): live interviews not escalated yet.
         sa.Index(None, "state", "escalation_due_at"),
+        # A recruiter's digest (storage.reminders.digest_for): their recent interviews only.
+        sa.Index(None, "recruiter", "ends_at"),
         # The summary's bookkeeping (storage.summaries); literal copies in migration 0003.
         sa.CheckConstraint("summary_attempts >= 0", name="summary_attempts_non_negative"),
         sa.CheckConstraint(

@@ -10,6 +10,8 @@ Create Date: 2026-11-26
   CASCADE, ``post_key``) PK, ``posted_at``: a summary unit's replies already in
   its thread, so a retried unit posts none twice.
 * ``ix_interviews_ends_at``: the retention purge's lookup (storage.retention).
+* ``ix_interviews_recruiter_ends_at``: a recruiter's digest reads their recent
+  interviews only (storage.reminders.digest_for), not everyone's.
 
 New tables and an index only: no copy of existing tables, nothing to backfill.
 """
@@ -50,9 +52,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("interview_id", "post_key", name=op.f("pk_summary_posts")),
     )
     op.create_index(op.f("ix_interviews_ends_at"), "interviews", ["ends_at"])
+    op.create_index(op.f("ix_interviews_recruiter_ends_at"), "interviews", ["recruiter", "ends_at"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_interviews_recruiter_ends_at"), table_name="interviews")
     op.drop_index(op.f("ix_interviews_ends_at"), table_name="interviews")
     op.drop_table("summary_posts")
     op.drop_index(op.f("ix_slack_events_received_at"), table_name="slack_events")

@@ -1,0 +1,1 @@
+"""Benchmarks of interview-bot; ``python -m benchmarks`` writes docs/PERFORMANCE.md."""

@@ -24,7 +24,6 @@ from handlers.blocks.summary import (
     describe_changes,
 )
 from handlers.context import BotContext
-from handlers.heatmap import render_heatmap
 from handlers.logcontext import log_context
 from handlers.metrics import SUMMARIES
 from rubric.consensus import panel_consensus
@@ -221,6 +220,10 @@ class SummaryWorker:
     def _upload_heatmap(self, data: SummaryData, channel: str, ts: str) -> None:
         """Best effort: the summary stands without its picture; the failure is logged once."""
         try:
+            # Imported on first use: matplotlib is ~40 MiB resident that a process
+            # which never posts a summary (or has not yet) need not carry.
+            from handlers.heatmap import render_heatmap
+
             png = render_heatmap(data, consensus_of(data), candidate_display=self.candidate_display)
             self.client.files_upload_v2(
                 channel=channel,

@@ -19,6 +19,7 @@ serialised on SQLite; keep them short (never hold one across a Slack call).
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = ["create_engine_for", "make_session_factory", "normalize_url"]
 
 _SQLITE_BUSY_TIMEOUT_MS = 5000
 _PG_CONNECT_TIMEOUT_S = 3  # libpq's minimum that works reliably is 2
+_HOLDS_WRITER = "interview_bot_holds_writer_lock"  # a key of Connection.info
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -139,9 +141,30 @@ def _install_sqlite_listeners(engine: Engine, *, wal: bool) -> None:
         finally:
             cursor.close()
 
+    # This process's transactions queue on a lock for the write lock: threads that
+    # wait inside SQLite instead poll it from its busy handler, sleeping up to 100 ms
+    # a time, which made the tail latency under concurrent requests. Other
+    # processes still wait through busy_timeout; so does a thread after that long.
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        held = writer.acquire(timeout=_SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if held:
+                writer.release()
+            raise
+        if held:
+            connection.info[_HOLDS_WRITER] = True
+
+    def _on_end(connection: Connection) -> None:
+        if connection.info.pop(_HOLDS_WRITER, False):
+            writer.release()
+
+    event.listen(engine, "commit", _on_end)
+    event.listen(engine, "rollback", _on_end)
 
 
 def _enable_wal(cursor: Any) -> None:

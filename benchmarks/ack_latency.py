@@ -237,8 +237,7 @@ def _section(
         "`serve` spends CPU per request (SQLAlchemy ORM, the modal built and the DM "
         "updated after the ack, the sweep) on the same 2 CPUs and GIL, where the bare app "
         "spends almost none. Closing that gap would mean a different architecture (a "
-        "queue in front of the database), not a small fix. The machine was shared with "
-        "other workloads during the run (load average 4-9 on 2 CPUs, the same PostgreSQL "
-        "server busy with others' inserts), which widens the ranges."
+        "queue in front of the database), not a small fix. The load generator runs on "
+        "the same 2 CPUs as the server."
     )
     return section

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+from bot.examples import SMALL_RUBRIC
 from bot.fakeslack import FakeSlack, Message
 from bot.slackreq import block_action, sign, slash_command, view_submission
 from handlers.blocks.feedback_modal import FEEDBACK_CALLBACK
@@ -51,34 +52,6 @@ SIGNING_SECRET = "bench-signing-secret-0123456789ab"
 BOT_TOKEN = "xoxb-bench-token"
 EXE = str(Path(sys.executable).with_name("interview-bot"))
 EVENTS_PATH = "/slack/events"
-
-# A one-skill rubric (the shape of tests/outage_support.py's): a small modal, so the
-# figures are about serving rather than about a 30 kB view echoed back by Slack.
-SMALL_RUBRIC = """\
-id: small
-name: Small
-version: "1"
-levels:
-  - {id: junior, name: Junior}
-  - {id: senior, name: Senior}
-  - {id: lead, name: Lead}
-recommendations:
-  - {id: "no", name: "No", hire: false}
-  - {id: "yes", name: "Yes", hire: true}
-roles:
-  - {id: engineer, name: Engineer, target_level: senior}
-disciplines:
-  - id: core
-    name: Core
-    skills:
-      - id: fundamentals
-        name: Fundamental knowledge
-        question: "How deep is their knowledge?"
-        levels:
-          junior: {short: Functional knowledge, full: Possesses functional knowledge.}
-          senior: {short: Wide and deep in some areas, full: Wide and in-depth knowledge.}
-          lead: {short: Redefines concepts, full: Redefines concepts for the domain.}
-"""
 
 
 # -- the fake Slack, in a process of its own ------------------------------------

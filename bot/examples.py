@@ -115,3 +115,32 @@ def example_summary_data(rubric: Rubric | None = None, *, late: str | None = Non
         summary_channel="C0HIRING",
         summary_ts=None,
     )
+
+
+# A one-skill rubric: a small modal, for load and crash tests and benchmarks that are
+# about serving many submissions, not about a 30 kB view Slack echoes back whole.
+SMALL_RUBRIC = """\
+id: small
+name: Small
+version: "1"
+levels:
+  - {id: junior, name: Junior}
+  - {id: senior, name: Senior}
+  - {id: lead, name: Lead}
+recommendations:
+  - {id: "no", name: "No", hire: false}
+  - {id: "yes", name: "Yes", hire: true}
+roles:
+  - {id: engineer, name: Engineer, target_level: senior}
+disciplines:
+  - id: core
+    name: Core
+    skills:
+      - id: fundamentals
+        name: Fundamental knowledge
+        question: "How deep is their knowledge?"
+        levels:
+          junior: {short: Functional knowledge, full: Possesses functional knowledge.}
+          senior: {short: Wide and deep in some areas, full: Wide and in-depth knowledge.}
+          lead: {short: Redefines concepts, full: Redefines concepts for the domain.}
+"""

@@ -30,36 +30,6 @@ Outcome = Literal["stored", "save_failed", "other"]
 _SAYS_NOT_SAVED = re.compile(r"not (be )?saved.*submit again", re.IGNORECASE | re.DOTALL)
 
 
-# A one-skill rubric (with the MLE rubric's ``fundamentals`` id): a small modal, for
-# tests about many submissions rather than about the form (the MLE modal is ~30 kB,
-# which Slack sends back whole in every view_submission).
-SMALL_RUBRIC = """\
-id: small
-name: Small
-version: "1"
-levels:
-  - {id: junior, name: Junior}
-  - {id: senior, name: Senior}
-  - {id: lead, name: Lead}
-recommendations:
-  - {id: "no", name: "No", hire: false}
-  - {id: "yes", name: "Yes", hire: true}
-roles:
-  - {id: engineer, name: Engineer, target_level: senior}
-disciplines:
-  - id: core
-    name: Core
-    skills:
-      - id: fundamentals
-        name: Fundamental knowledge
-        question: "How deep is their knowledge?"
-        levels:
-          junior: {short: Functional knowledge, full: Possesses functional knowledge.}
-          senior: {short: Wide and deep in some areas, full: Wide and in-depth knowledge.}
-          lead: {short: Redefines concepts, full: Redefines concepts for the domain.}
-"""
-
-
 def write_interviews(
     path: Path,
     count: int,

@@ -30,6 +30,7 @@ from typing import IO, Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from bot.examples import SMALL_RUBRIC
 from rubric import RubricRegistry
 from storage.engine import create_engine_for, make_session_factory
 from storage.import_file import parse_import_file
@@ -39,7 +40,6 @@ from tests import slackreq
 from tests.fakeslack import FakeSlack, running_fake
 from tests.harness import BOT_TOKEN, SIGNING_SECRET, wait_for
 from tests.outage_support import (
-    SMALL_RUBRIC,
     Outcome,
     answers,
     duplicates,

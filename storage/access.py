@@ -25,7 +25,14 @@ from sqlalchemy.orm import Session, joinedload
 
 from storage.audit import record_audit
 from storage.editing import RefusalReason, edit_lock
-from storage.models import Feedback, FeedbackRequest, Interview, InterviewState, RequestState
+from storage.models import (
+    PUBLIC_ID_SHAPE,
+    Feedback,
+    FeedbackRequest,
+    Interview,
+    InterviewState,
+    RequestState,
+)
 from storage.policy import FeedbackPolicy
 
 __all__ = [
@@ -40,7 +47,6 @@ __all__ = [
     "authorize",
 ]
 
-PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 USER_ID = re.compile(r"[A-Z0-9][A-Z0-9_]{0,31}")
 MAX_INTERVIEW_ID = 2**31 - 1
 
@@ -263,7 +269,7 @@ def _decide_request(
     policy: FeedbackPolicy,
     now: datetime,
 ) -> Decision:
-    if not isinstance(public_id, str) or not PUBLIC_ID.fullmatch(public_id):
+    if not isinstance(public_id, str) or not PUBLIC_ID_SHAPE.fullmatch(public_id):
         return _refuse(Access(), Refusal.MALFORMED, _REQUEST_MESSAGES[Refusal.MALFORMED])
     request = session.scalars(
         sa.select(FeedbackRequest)

@@ -9,7 +9,6 @@ interviewer as it is.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -24,6 +23,7 @@ from storage.audit import record_audit
 from storage.editing import EditLock, FeedbackRefused, RefusalReason, edit_lock
 from storage.locking import lock_interview
 from storage.models import (
+    PUBLIC_ID_SHAPE,
     Feedback,
     FeedbackDraft,
     FeedbackRequest,
@@ -47,7 +47,6 @@ __all__ = [
 
 # What new_public_id() makes (URL-safe base64); anything else is garbage, refused
 # without a query (and never sent to the database: PostgreSQL rejects NUL bytes).
-_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 # Edit rules for save_draft without a policy: feedback.editable_until's default,
 # the only rule that needs no duration.
@@ -284,7 +283,7 @@ def submit_feedback(
 
 
 def _owned_request(session: Session, public_id: str, user_id: str) -> FeedbackRequest:
-    if not isinstance(public_id, str) or not _PUBLIC_ID.fullmatch(public_id):
+    if not isinstance(public_id, str) or not PUBLIC_ID_SHAPE.fullmatch(public_id):
         raise FeedbackRefused(RefusalReason.NOT_FOUND)
     request = session.scalars(
         sa.select(FeedbackRequest)

@@ -17,6 +17,7 @@ Conventions:
 from __future__ import annotations
 
 import enum
+import re
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -57,6 +58,11 @@ NAMING_CONVENTION: dict[str, str] = {
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)
+
+
+# What a public id may look like (new_public_id makes 22 of these characters): a value
+# from Slack that does not match is forged or garbage and needs no database lookup.
+PUBLIC_ID_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 def new_public_id() -> str:

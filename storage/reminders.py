@@ -49,7 +49,6 @@ same claim (same ``now``) changes nothing.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -62,6 +61,7 @@ from storage.editing import FeedbackRefused, RefusalReason
 from storage.forms import arm_digest, load_claimed_requests, record_delivery_failure
 from storage.locking import lock_interview, rowcount
 from storage.models import (
+    PUBLIC_ID_SHAPE,
     Feedback,
     FeedbackRequest,
     Interview,
@@ -104,7 +104,6 @@ __all__ = [
 NudgeNowOutcome = Literal["queued", "not_allowed", "not_open", "not_found"]
 
 # What new_public_id() makes; anything else is refused without a query.
-_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 # Requests still expected and not given: neither submitted nor declined.
 _OPEN_STATES = (RequestState.PENDING, RequestState.FORM_SENT)
 # The configuration defaults, for snooze_request called without a policy.
@@ -824,7 +823,7 @@ def _missing(session: Session, interview_id: int) -> list[str]:
 
 
 def _request(session: Session, public_id: str) -> FeedbackRequest | None:
-    if not isinstance(public_id, str) or not _PUBLIC_ID.fullmatch(public_id):
+    if not isinstance(public_id, str) or not PUBLIC_ID_SHAPE.fullmatch(public_id):
         return None
     return session.scalars(
         sa.select(FeedbackRequest)

@@ -148,7 +148,7 @@ def build_bot(
             quiet_hours=config.reminders.quiet_hours,
         ),
         # Copies the request's context, so the work keeps its request_id in the logs.
-        after_ack=ContextThreadPoolExecutor(max_workers=2, thread_name_prefix="after-ack"),
+        after_ack=ContextThreadPoolExecutor(max_workers=4, thread_name_prefix="after-ack"),
     )
     signing = config.secrets.signing_secret
     app = App(
@@ -157,8 +157,12 @@ def build_bot(
         # Verified lazily by Bolt's auth middleware on the first request, not at start-up.
         token_verification_enabled=False,
         logger=logging.getLogger("slack_bolt"),
-        # Listeners run here after the ack; the copied context keeps their request_id.
-        listener_executor=ContextThreadPoolExecutor(max_workers=5),
+        # Listeners run in the request's thread and their return is the answer: no
+        # hand-off to a pool of five and no 10 ms polling for the ack, so an ack waits
+        # only for its own work. What follows an ack goes to ctx.later (after_ack).
+        process_before_response=True,
+        # Only for Bolt's lazy listeners (none); the copied context keeps request_id.
+        listener_executor=ContextThreadPoolExecutor(max_workers=2),
     )
     app.use(_request_context)
     timezones = TimeZones(ctx.default_tz, session_factory=session_factory, clock=clock)

@@ -48,6 +48,7 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
     delay: float = 0.0
+    skip: int = 0  # let this many calls of the method through first
 
 
 @dataclass
@@ -368,7 +369,9 @@ class FakeSlack:
         with self._lock:
             self.calls.append(Call(method, args, token))
             queue = self.faults.get(method)
-            if queue:
+            if queue and queue[0].skip > 0:
+                queue[0].skip -= 1
+            elif queue:
                 fault = queue[0]
                 fault.times -= 1
                 if fault.times <= 0:

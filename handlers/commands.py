@@ -67,8 +67,7 @@ class CommandListeners:
             text, blocks, cancelled = self._cancel(user, parsed)
             self._reply(ack, text, blocks)
             # After the ack: the panel's DMs lose their buttons and say why.
-            for form in cancelled:
-                update_form_dm(client, form, self.timezones)
+            self.ctx.later(self._update_dms, client, cancelled)
         else:
             self._reply(ack, *build_help())
 
@@ -107,8 +106,15 @@ class CommandListeners:
             now=self.ctx.now(),
         )
 
+    def _update_dms(self, client: WebClient, forms: list[FormContext]) -> None:
+        for form in forms:
+            update_form_dm(client, form, self.timezones)
+
     def _schedule(self, ack: Ack, client: WebClient, trigger_id: str) -> None:
         ack()
+        self.ctx.later(self._open_schedule, client, trigger_id)
+
+    def _open_schedule(self, client: WebClient, trigger_id: str) -> None:
         view = build_schedule_modal(list(self.ctx.registry.all()))
         try:
             client.views_open(trigger_id=trigger_id, view=view)

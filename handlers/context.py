@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from rubric import RubricRegistry
 from rubric.quiet_hours import QuietHours
 from storage.policy import FeedbackPolicy
+
+logger = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -40,12 +43,28 @@ class BotContext:
     recruiters: frozenset[str] = frozenset()  # access.recruiters: user IDs and user group IDs
     clock: Callable[[], datetime] = field(default=utc_now)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
-    # Best-effort Slack calls after an ack (refreshing a DM, explaining a refusal). Not
-    # Bolt's listener threads: while Slack is slow or down, their retries would hold
-    # those few threads and delay other requests' acks past Slack's 3 seconds.
+    # Work after an ack (opening a modal, refreshing a DM, explaining a refusal): see
+    # ``later``. Its own threads, so Slack being slow or down (retries) never holds
+    # the request threads that answer Slack within its 3 seconds.
     after_ack: Executor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="after-ack")
     )
 
     def now(self) -> datetime:
         return self.clock()
+
+    def later(self, work: Callable[..., object], *args: object, **kwargs: object) -> None:
+        """Run ``work`` on ``after_ack``, once the listener has returned its ack.
+
+        Listeners run in the request's own thread (Bolt's ``process_before_response``),
+        so anything slow after ``ack()`` would hold the HTTP answer; it goes here. A
+        failure is logged, not lost in a future nobody reads.
+        """
+
+        def run() -> None:
+            try:
+                work(*args, **kwargs)
+            except Exception:
+                logger.exception("work after the ack failed: %s", getattr(work, "__name__", work))
+
+        self.after_ack.submit(run)

@@ -59,6 +59,9 @@ class FeedbackListeners:
         user = str(body["user"]["id"])
         trigger_id = str(body.get("trigger_id", ""))
         public_id = str((body.get("actions") or [{}])[0].get("value") or "")
+        self.ctx.later(self._open_form, client, user, trigger_id, public_id)
+
+    def _open_form(self, client: WebClient, user: str, trigger_id: str, public_id: str) -> None:
         view = self._form_view(public_id, user)
         try:
             client.views_open(trigger_id=trigger_id, view=view)
@@ -197,8 +200,7 @@ class FeedbackListeners:
         logger.info("feedback %s for request %s", outcome.value, public_id)
         if outcome in (SubmitOutcome.CREATED, SubmitOutcome.UPDATED):
             FEEDBACK_SUBMISSIONS.labels(outcome=outcome.value).inc()
-        # On ctx.after_ack, not this listener thread (see BotContext.after_ack).
-        self.ctx.after_ack.submit(self._refresh_dm, client, public_id, user)
+        self.ctx.later(self._refresh_dm, client, public_id, user)
 
     def _refresh_dm(self, client: WebClient, public_id: str, user: str) -> None:
         """After the ack: show the DM as submitted, with its Edit button (best effort)."""

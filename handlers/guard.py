@@ -105,8 +105,8 @@ class Guard:
                 next()
                 return None
             message = UNAVAILABLE if decision is None else decision.message
-            # The notice needs a Slack call: after the ack (BotContext.after_ack).
-            self.ctx.after_ack.submit(self._tell_after_button, client, body, action, message)
+            # The notice needs a Slack call: after the ack.
+            self.ctx.later(self._tell_after_button, client, body, action, message)
             return BoltResponse(status=200, body="")
 
         return guard_button

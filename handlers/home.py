@@ -25,7 +25,8 @@ class HomeListeners:
         if event.get("tab", "home") != "home":
             return
         user = str(event.get("user", ""))
-        publish_home(self.ctx, client, self.timezones, user)
+        # Bolt acks the event when this returns; the view follows.
+        self.ctx.later(publish_home, self.ctx, client, self.timezones, user)
 
 
 def publish_home(ctx: BotContext, client: WebClient, timezones: TimeZones, user: str) -> None:

@@ -305,13 +305,14 @@ class ReminderListeners:
         except (SlackApiError, OSError) as exc:
             logger.warning("could not update the reminder: %s", exc)
 
+    # Each button is acked at once; the change and its Slack calls follow the ack.
     def snooze_hour(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        self._snooze(body, client, morning=False)
+        self.ctx.later(self._snooze, body, client, morning=False)
 
     def snooze_morning(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        self._snooze(body, client, morning=True)
+        self.ctx.later(self._snooze, body, client, morning=True)
 
     def _snooze(self, body: dict[str, Any], client: WebClient, *, morning: bool) -> None:
         user, public_id, channel, ts = self._action(body)
@@ -334,6 +335,9 @@ class ReminderListeners:
 
     def not_attended(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
+        self.ctx.later(self._not_attended, body, client)
+
+    def _not_attended(self, body: dict[str, Any], client: WebClient) -> None:
         user, public_id, channel, ts = self._action(body)
         try:
             with self.ctx.session_factory.begin() as session:
@@ -357,6 +361,9 @@ class ReminderListeners:
 
     def nudge_now(self, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
+        self.ctx.later(self._nudge_now, body, client)
+
+    def _nudge_now(self, body: dict[str, Any], client: WebClient) -> None:
         user, public_id, channel, _ts = self._action(body)
         with self.ctx.session_factory.begin() as session:
             outcome = request_nudge_now(session, public_id, actor=user, now=self.ctx.now())

@@ -61,9 +61,11 @@ class ScheduleListeners:
             f"*{escape_mrkdwn(spec.candidate)}*, {escape_mrkdwn(spec.role)}, "
             f"panel of {len(spec.panel)}. Forms go out after it ends."
         )
-        try:
-            client.chat_postMessage(channel=user, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            logger.warning(
-                "could not confirm the schedule to %s: %s", user, exc.response.get("error")
-            )
+        self.ctx.later(_confirm, client, user, text, blocks)
+
+
+def _confirm(client: WebClient, user: str, text: str, blocks: list[dict[str, Any]]) -> None:
+    try:
+        client.chat_postMessage(channel=user, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        logger.warning("could not confirm the schedule to %s: %s", user, exc.response.get("error"))

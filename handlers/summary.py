@@ -22,6 +22,7 @@ from handlers.blocks.summary import (
     build_summary,
     build_update_reply,
     describe_changes,
+    pack_replies,
 )
 from handlers.context import BotContext
 from handlers.logcontext import log_context
@@ -145,13 +146,14 @@ class SummaryWorker:
         channel, ts = data.summary_channel, data.summary_ts
         if not channel or not ts:
             raise RuntimeError("a summary's thread is finished only after it was posted")
-        for feedback in data.feedback:
-            if feedback.interviewer in changed:
-                continue
-            text, blocks = build_feedback_reply(data, feedback)
-            self._post_once(
-                progress, f"reply:{feedback.interviewer}", interview_id, channel, ts, text, blocks
-            )
+        self._post_replies(
+            progress,
+            interview_id,
+            channel,
+            ts,
+            [f for f in data.feedback if f.interviewer not in changed],
+            data,
+        )
         if "heatmap" not in progress.done:
             self._upload_heatmap(data, channel, ts)
             self._posted(interview_id, progress.key("heatmap"))
@@ -174,9 +176,30 @@ class SummaryWorker:
         self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text, blocks=blocks)
         self._posted(interview_id, progress.key(part))
 
-    def _posted(self, interview_id: int, key: str) -> None:
+    def _post_replies(
+        self,
+        progress: ThreadProgress,
+        interview_id: int,
+        channel: str,
+        ts: str,
+        feedback: Sequence[PanelistFeedback],
+        data: SummaryData,
+    ) -> None:
+        """Post each interviewer's reply once, as few to a message as fit (pack_replies).
+
+        Each posted reply is recorded under its interviewer, so a resumed unit skips
+        it even if the rest packs differently the next time.
+        """
+        pending = [f for f in feedback if f"reply:{f.interviewer}" not in progress.done]
+        replies = [(f.interviewer, *build_feedback_reply(data, f)) for f in pending]
+        for interviewers, text, blocks in pack_replies(replies):
+            self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text, blocks=blocks)
+            self._posted(interview_id, *(progress.key(f"reply:{who}") for who in interviewers))
+
+    def _posted(self, interview_id: int, *keys: str) -> None:
         with self.ctx.session_factory.begin() as session:
-            record_thread_post(session, interview_id, key, now=self.ctx.now())
+            for key in keys:
+                record_thread_post(session, interview_id, key, now=self.ctx.now())
 
     def _update(self, interview_id: int) -> None:
         included_until = self.ctx.now()
@@ -200,18 +223,14 @@ class SummaryWorker:
             describe_changes(before, after, data.rubric, changed)
         )
         self._post_once(progress, "note", interview_id, channel, ts, note_text, note_blocks)
-        for feedback in data.feedback:
-            if feedback.interviewer in changed:
-                reply_text, reply_blocks = build_feedback_reply(data, feedback)
-                self._post_once(
-                    progress,
-                    f"reply:{feedback.interviewer}",
-                    interview_id,
-                    channel,
-                    ts,
-                    reply_text,
-                    reply_blocks,
-                )
+        self._post_replies(
+            progress,
+            interview_id,
+            channel,
+            ts,
+            [f for f in data.feedback if f.interviewer in changed],
+            data,
+        )
         with self.ctx.session_factory.begin() as session:
             mark_summary_updated(
                 session, interview_id, now=self.ctx.now(), included_until=included_until

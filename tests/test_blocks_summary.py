@@ -26,6 +26,7 @@ from handlers.blocks.summary import (
     level_abbreviations,
     level_swatches,
     pack,
+    pack_replies,
     render_summary_text,
     split_text,
 )
@@ -960,3 +961,39 @@ def test_pack_and_split() -> None:
     words = split_text("word " * 1000, 100)
     assert all(len(p) <= 100 and not p.endswith(" ") for p in words)
     assert " ".join(words).split() == ["word"] * 1000
+
+
+# -- the thread's replies, packed ----------------------------------------------------------
+
+
+def _replies(data: SummaryData) -> list[tuple[str, str, Blocks]]:
+    return [(fb.interviewer, *build_feedback_reply(data, fb)) for fb in data.feedback]
+
+
+def test_a_panel_with_short_evidence_gets_one_thread_message() -> None:
+    data = worst_panel(make_rubric(16), 12, evidence="Solid answer.", notes="Fine.")
+    [(who, text, blocks)] = pack_replies(_replies(data))
+    assert who == [fb.interviewer for fb in data.feedback]
+    assert_fits(text, blocks)
+    body = all_text(blocks)
+    positions = [body.index(f"Feedback from <@{u}>") for u in who]
+    assert positions == sorted(positions)  # the panel's order, each once
+    assert sum(1 for b in blocks if b["type"] == "divider") == len(who) - 1
+
+
+@pytest.mark.parametrize("n_panel", [2, 12])
+def test_long_replies_spread_over_messages_within_limits(n_panel: int) -> None:
+    data = worst_panel(make_rubric(16, long_names=True), n_panel, evidence="&" * 1500, notes="x")
+    replies = _replies(data)
+    messages = pack_replies(replies)
+    assert len(messages) > 1
+    assert [u for who, _t, _b in messages for u in who] == [r[0] for r in replies]
+    for _who, text, blocks in messages:
+        assert_fits(text, blocks)
+        assert sum(len(str(b.get("text", {}).get("text", ""))) for b in blocks) <= 12_000 or (
+            len(_who) == 1  # a single reply may be bigger; it was built to fit alone
+        )
+
+
+def test_no_replies_no_messages() -> None:
+    assert pack_replies([]) == []

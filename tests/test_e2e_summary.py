@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from handlers.blocks.limits import check_message
 from storage.models import Interview, InterviewState
 from tests.fakeslack import FakeSlack, Fault, Message, running_fake
 from tests.harness import ServedBot
@@ -119,11 +120,12 @@ def test_summary_is_posted_once_after_the_last_submission(served: ServedBot) -> 
     assert "Fundamental" not in discussion_part  # unanimous skills are not flagged
     assert "split" in text.lower()  # hire / no hire votes on both sides
     assert "Inclusiveness" in text  # nobody assessed it: a coverage gap
-    # the thread: one reply per interviewer with their notes and evidence, and the heatmap
-    replies = channel_posts(fake, threaded=True)
-    assert len(replies) == 4
-    assert all(r.thread_ts == summary.ts for r in replies)
-    assert "notes by U0CCC" in " ".join(text_of(r) for r in replies)
+    # the thread: every interviewer's notes and evidence in one message, and the heatmap
+    [replies] = channel_posts(fake, threaded=True)
+    assert replies.thread_ts == summary.ts
+    for user in PANEL:
+        assert text_of(replies).count(f"Feedback from <@{user}>") == 2  # blocks and fallback
+        assert f"notes by {user}" in text_of(replies)
     [upload] = fake.uploads
     assert upload["channel"] == "C0HIRING" and upload["thread_ts"] == summary.ts
     assert upload["content"].startswith(b"\x89PNG")
@@ -145,7 +147,8 @@ def test_partial_summary_at_the_deadline_then_late_feedback_updates_it(served: S
     [summary] = channel_posts(fake, threaded=False)
     assert "3 of 4" in text_of(summary)
     assert "<@U0DDD>" in text_of(summary)  # named as missing
-    assert len(channel_posts(fake, threaded=True)) == 3
+    [replies] = channel_posts(fake, threaded=True)  # the three replies, packed in one message
+    assert all(f"Feedback from <@{u}>" in replies.text for u in ["U0AAA", "U0BBB", "U0CCC"])
 
     # U0DDD submits late: the same message is updated, and the thread says what changed
     submit(served, "U0DDD")
@@ -200,7 +203,7 @@ def test_a_failed_heatmap_upload_leaves_the_summary_standing(served: ServedBot) 
     served.sweep()
     served.sweep()
     assert len(channel_posts(fake, threaded=False)) == 1
-    assert len(channel_posts(fake, threaded=True)) == 4
+    assert len(channel_posts(fake, threaded=True)) == 1
     assert fake.uploads == []
     assert len(fake.calls_to("files.getUploadURLExternal")) == 1  # not retried
 
@@ -244,5 +247,36 @@ def test_two_bot_processes_post_one_summary(
     for e in engines:
         e.dispose()
     assert len(channel_posts(fake, threaded=False)) == 1
-    assert len(channel_posts(fake, threaded=True)) == 4
+    assert len(channel_posts(fake, threaded=True)) == 1
+    assert len(fake.uploads) == 1
+
+
+def test_long_evidence_spreads_the_thread_over_messages_and_a_failure_resumes_it(
+    served: ServedBot,
+) -> None:
+    """Replies pack into as few messages as fit; one that failed is posted once, later."""
+    fake = served.fake
+    for user in PANEL:
+        ratings = {
+            skill: (level, f"{user} {skill} " + "evidence " * 160)  # ~1300 characters each
+            for skill, level in LEVELS[user].items()
+        }
+        served.give_feedback(user, ratings, recommendation=RECOMMENDATION[user], notes="n")
+    # The summary and the first thread message go through; the second fails once.
+    fake.fail("chat.postMessage", Fault(skip=2))
+    served.sweep()
+    served.clock.advance(timedelta(minutes=30))  # past the retry's backoff
+    served.sweep()
+    served.sweep()
+    [summary] = channel_posts(fake, threaded=False)
+    thread = channel_posts(fake, threaded=True)
+    assert len(thread) == 2, [m.text for m in thread]
+    assert all(m.thread_ts == summary.ts for m in thread)
+    assert len(fake.calls_to("chat.postMessage")) == len(PANEL) + 1 + 2 + 1  # DMs, post, 2 + retry
+    everything = "".join(text_of(m) for m in thread)
+    for user in PANEL:  # each interviewer's reply exactly once (blocks + fallback text)
+        assert everything.count(f"Feedback from <@{user}>") == 2, user
+        assert f"{user} system_design evidence" in everything
+    for message in thread:
+        check_message(message.text, message.blocks)
     assert len(fake.uploads) == 1

@@ -652,6 +652,45 @@ def build_feedback_reply(data: SummaryData, feedback: PanelistFeedback) -> tuple
     return fallback, blocks
 
 
+# Slack posts about one message a second to a channel: the panel's replies share as
+# few messages as fit, each within 50 blocks and this much section text (long
+# messages collapse behind "Show more" anyway).
+REPLIES_MAX_CHARS = 12_000
+
+
+def pack_replies(
+    replies: Sequence[tuple[str, str, list[Block]]],
+) -> list[tuple[list[str], str, list[Block]]]:
+    """Group ``(interviewer, text, blocks)`` replies into as few thread messages as fit.
+
+    Order is kept; a divider separates replies in one message. Each message has at
+    most 50 blocks and ``REPLIES_MAX_CHARS`` of text; a reply bigger than that (it
+    is built to fit 50 blocks alone) goes alone. Returns ``(interviewers, fallback
+    text, blocks)`` per message.
+    """
+    messages: list[tuple[list[str], str, list[Block]]] = []
+    for interviewer, text, blocks in replies:
+        size = _text_size(blocks)
+        if messages:
+            who, fallback, packed = messages[-1]
+            if (
+                len(packed) + 1 + len(blocks) <= MESSAGE_MAX_BLOCKS
+                and _text_size(packed) + size <= REPLIES_MAX_CHARS
+            ):
+                messages[-1] = (
+                    [*who, interviewer],
+                    f"{fallback}\n{text}",
+                    [*packed, {"type": "divider"}, *blocks],
+                )
+                continue
+        messages.append(([interviewer], text, list(blocks)))
+    return messages
+
+
+def _text_size(blocks: Sequence[Block]) -> int:
+    return sum(len(str((b.get("text") or {}).get("text", ""))) for b in blocks)
+
+
 def _evidence_items(rubric: Rubric, feedback: PanelistFeedback) -> list[str]:
     order = {skill.id: i for i, skill in enumerate(rubric.skills)}
     ratings = sorted(feedback.ratings, key=lambda r: order.get(r.skill_id, len(order)))

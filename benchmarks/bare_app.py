@@ -27,7 +27,7 @@ from handlers.blocks.feedback_modal import FEEDBACK_CALLBACK
 from handlers.blocks.form_dm import OPEN_ACTION
 
 
-def build_app() -> App:
+def build_app(*, process_before_response: bool = False) -> App:
     client = WebClient(
         token=os.environ["SLACK_BOT_TOKEN"],
         base_url=os.environ.get("SLACK_API_URL", "https://slack.com/api/"),
@@ -36,6 +36,7 @@ def build_app() -> App:
         client=client,
         signing_secret=os.environ["SLACK_SIGNING_SECRET"],
         token_verification_enabled=False,
+        process_before_response=process_before_response,
     )
 
     def just_ack(ack: Ack) -> None:
@@ -52,9 +53,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--in-thread",
+        action="store_true",
+        help="process_before_response=True: the listener runs in the request's thread",
+    )
     args = parser.parse_args(argv)
     server = create_server(
-        SlackRequestHandler(build_app(), path=EVENTS_PATH),
+        SlackRequestHandler(build_app(process_before_response=args.in_thread), path=EVENTS_PATH),
         host=args.host,
         port=args.port,
         threads=args.threads,

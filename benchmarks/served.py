@@ -221,9 +221,16 @@ class Served:
             r"http://127\.0\.0\.1:\d+",
         )
 
-    def bare(self, name: str) -> Process:
+    def bare(self, name: str, *, in_thread: bool = False) -> Process:
         return Process(
-            [sys.executable, "-m", "benchmarks.bare_app", "--port", "0"],
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.bare_app",
+                "--port",
+                "0",
+                *(["--in-thread"] if in_thread else []),
+            ],
             self.env("sqlite://"),
             self.workdir / f"{name}.log",
             r"http://127\.0\.0\.1:\d+",

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
 from bot.slack_client import counting
-from handlers.context import BotContext, ReminderSettings, utc_now
+from handlers.context import BotContext, CalibrationSettings, ReminderSettings, utc_now
 from handlers.listeners import register_listeners
 from handlers.logcontext import start_log_context
 from handlers.summary import SummaryWorker
@@ -141,6 +141,10 @@ def build_bot(
         registry=registry or RubricRegistry.load(config.rubrics_dir),
         default_tz=config.default_timezone or UTC,
         recruiters=frozenset(config.access.recruiters),
+        calibration_readers=frozenset(config.access.calibration),
+        calibration=CalibrationSettings(
+            min_ratings=config.calibration.min_ratings, period=config.calibration.period
+        ),
         clock=clock,
         reminders=ReminderSettings(
             interval=config.reminders.interval,

@@ -95,9 +95,29 @@ class DatabaseConfig(_Section):
     auto_migrate: bool = True
 
 
+SlackIdOrGroup = Annotated[str, StringConstraints(pattern=r"^[UWS][A-Z0-9]{2,31}$")]
+
+
 class AccessConfig(_Section):
     # Who may schedule and cancel interviews: Slack user IDs (U...) or user group IDs (S...).
-    recruiters: tuple[Annotated[str, StringConstraints(pattern=r"^[UWS][A-Z0-9]{2,31}$")], ...] = ()
+    recruiters: tuple[SlackIdOrGroup, ...] = ()
+    # Who may read the team's calibration (/interview calibration): user or group IDs.
+    # Empty: the recruiters above and every interview's recruiter or hiring lead.
+    calibration: tuple[SlackIdOrGroup, ...] = ()
+
+
+class CalibrationConfig(_Section):
+    # No figure about an interviewer (or a skill's alpha) rests on fewer ratings.
+    min_ratings: int = Field(default=10, ge=1, le=10_000)
+    # The window when none is asked for: App Home, and /interview calibration without --since.
+    period: Duration = timedelta(days=90)
+
+    @field_validator("period")
+    @classmethod
+    def _at_least_a_day(cls, value: timedelta) -> timedelta:
+        if value < timedelta(days=1):
+            raise ValueError("must be at least 1d")
+        return value
 
 
 class LoggingConfig(_Section):
@@ -133,6 +153,7 @@ class FileConfig(_Section):
     scheduler: SchedulerConfig = SchedulerConfig()
     database: DatabaseConfig = DatabaseConfig()
     access: AccessConfig = AccessConfig()
+    calibration: CalibrationConfig = CalibrationConfig()
     logging: LoggingConfig = LoggingConfig()
     retention: RetentionConfig = RetentionConfig()
     rubrics_dir: Path | None = None
@@ -194,6 +215,10 @@ class Config(BaseModel):
     @property
     def access(self) -> AccessConfig:
         return self.file.access
+
+    @property
+    def calibration(self) -> CalibrationConfig:
+        return self.file.calibration
 
     @property
     def logging(self) -> LoggingConfig:

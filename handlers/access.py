@@ -1,4 +1,4 @@
-"""Who may schedule and cancel: ``access.recruiters`` (user IDs, or user group IDs ``S...``).
+"""Lists of people: ``access.recruiters`` and ``access.calibration`` (user IDs, or groups ``S...``).
 
 Group membership comes from ``usergroups.users.list`` (scope ``usergroups:read``),
 cached for a few minutes. A lookup that fails denies access: fail closed.
@@ -27,6 +27,10 @@ class Recruiters:
         self._ttl = ttl_seconds
         self._members: dict[str, tuple[frozenset[str], float]] = {}
         self._lock = threading.Lock()
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.users or self.groups)
 
     def includes(self, client: WebClient, user: str) -> bool:
         if user in self.users:

@@ -14,6 +14,7 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from handlers.blocks.calibration import build_calibration_report
 from handlers.blocks.commands import build_help, build_list, build_notice
 from handlers.blocks.schedule_modal import build_schedule_modal
 from handlers.blocks.summary import build_summary
@@ -23,6 +24,8 @@ from handlers.context import BotContext
 from handlers.feedback import update_form_dm
 from handlers.summary import CandidateDisplay, consensus_of
 from handlers.timezones import TimeZones
+from storage.audit import record_audit
+from storage.calibration import calibration_report
 from storage.queries import (
     CancelOutcome,
     cancel_interview,
@@ -63,6 +66,8 @@ class CommandListeners:
             self._reply(ack, *self._summary(user, parsed))
         elif parsed.sub == "schedule":
             self._schedule(ack, client, str(command.get("trigger_id", "")))
+        elif parsed.sub == "calibration":
+            self._calibration(ack, client, user, parsed)
         elif parsed.sub == "cancel":
             text, blocks, cancelled = self._cancel(user, parsed)
             self._reply(ack, text, blocks)
@@ -105,6 +110,60 @@ class CommandListeners:
             candidate_display=self.candidate_display,
             now=self.ctx.now(),
         )
+
+    # -- calibration: computed after the ack, sent as a DM (it can take a moment) ----------
+    def _calibration(self, ack: Ack, client: WebClient, user: str, parsed: CommandText) -> None:
+        if parsed.usage:
+            self._reply(
+                ack,
+                *build_notice(
+                    "Usage: `/interview calibration [rubric] [--since 90d]`, for example "
+                    "`/interview calibration mle --since 180d` (from 1d to 3660d)."
+                ),
+            )
+            return
+        self._reply(
+            ack,
+            *build_notice(
+                "Working out how consistently the team rates each skill; "
+                "the report arrives as a direct message from the bot in a moment."
+            ),
+        )
+        self.ctx.later(self._send_calibration, client, user, parsed)
+
+    def _send_calibration(self, client: WebClient, user: str, parsed: CommandText) -> None:
+        now = self.ctx.now()
+        since = now - (parsed.since or self.ctx.calibration.period)
+        with self.ctx.session_factory.begin() as session:
+            reports = calibration_report(
+                session,
+                since=since,
+                until=now,
+                rubric_id=parsed.rubric_id,
+                min_ratings=self.ctx.calibration.min_ratings,
+            )
+            record_audit(
+                session,
+                actor=user,
+                action="calibration.viewed",
+                entity="rubric",
+                entity_id=parsed.rubric_id or "*",
+                detail={"days": (now - since).days},
+                at=now,
+            )
+        if parsed.rubric_id and not reports and parsed.rubric_id not in self.ctx.registry.ids():
+            known = ", ".join(f"`{escape_mrkdwn(i)}`" for i in self.ctx.registry.ids())
+            text, blocks = build_notice(
+                f"I know no rubric `{escape_mrkdwn(parsed.rubric_id)}`. Rubrics: {known}."
+            )
+        else:
+            text, blocks = build_calibration_report(
+                reports, since=since, until=now, rubric_id=parsed.rubric_id
+            )
+        try:
+            client.chat_postMessage(channel=user, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            logger.warning("could not send the calibration report: %s", exc.response.get("error"))
 
     def _update_dms(self, client: WebClient, forms: list[FormContext]) -> None:
         for form in forms:

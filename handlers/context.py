@@ -22,6 +22,14 @@ def utc_now() -> datetime:
 
 
 @dataclass(frozen=True)
+class CalibrationSettings:
+    """``calibration.*``: the minimum behind any figure, and the default window."""
+
+    min_ratings: int = 10
+    period: timedelta = timedelta(days=90)
+
+
+@dataclass(frozen=True)
 class ReminderSettings:
     """``reminders.*``: how often and how many nudges, and when never to send them."""
 
@@ -41,6 +49,8 @@ class BotContext:
     registry: RubricRegistry
     default_tz: tzinfo
     recruiters: frozenset[str] = frozenset()  # access.recruiters: user IDs and user group IDs
+    calibration_readers: frozenset[str] = frozenset()  # access.calibration; empty: the default
+    calibration: CalibrationSettings = field(default_factory=lambda: CalibrationSettings())
     clock: Callable[[], datetime] = field(default=utc_now)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     # Work after an ack (opening a modal, refreshing a DM, explaining a refusal): see

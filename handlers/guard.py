@@ -43,6 +43,7 @@ _COMMAND_ACTIONS = {
     "summary": Action.VIEW_SUMMARY,
     "schedule": Action.SCHEDULE,
     "cancel": Action.CANCEL,
+    "calibration": Action.CALIBRATION,
 }
 
 
@@ -85,9 +86,12 @@ def metadata_request(body: dict[str, Any]) -> str | None:
 class Guard:
     """Builds the middleware for each listener; one instance per app."""
 
-    def __init__(self, ctx: BotContext, recruiters: Recruiters) -> None:
+    def __init__(
+        self, ctx: BotContext, recruiters: Recruiters, calibration: Recruiters | None = None
+    ) -> None:
         self.ctx = ctx
         self.recruiters = recruiters
+        self.calibration = calibration or Recruiters(())  # access.calibration
 
     # -- one middleware per surface -------------------------------------------------
     def button(self, action: Action) -> Middleware:
@@ -202,11 +206,15 @@ class Guard:
     ) -> Decision | None:
         """The decision, committed with its audit event; None if the database failed."""
         rule = MATRIX[action]
+        reads = Role.CALIBRATION_READER in rule.roles
         in_team = (
-            Role.RECRUITING_TEAM in rule.roles
+            (Role.RECRUITING_TEAM in rule.roles or reads)
             and bool(user)
             and self.recruiters.includes(client, user)
         )
+        in_calibration: bool | None = None
+        if reads and self.calibration.configured:
+            in_calibration = bool(user) and self.calibration.includes(client, user)
         try:
             with self.ctx.session_factory.begin() as session:
                 decision = authorize(
@@ -214,6 +222,7 @@ class Guard:
                     user=user,
                     action=action,
                     in_team=in_team,
+                    in_calibration=in_calibration,
                     public_id=public_id[:64] if public_id is not None else None,
                     interview_id=interview_id,
                     policy=self.ctx.policy,

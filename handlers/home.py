@@ -9,8 +9,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.blocks.app_home import build_app_home
+from handlers.blocks.calibration import build_home_calibration
 from handlers.context import BotContext
 from handlers.timezones import TimeZones
+from storage.calibration import calibration_report
 from storage.queries import forms_for_interviewer, interviews_for_owner
 
 logger = logging.getLogger(__name__)
@@ -31,15 +33,27 @@ class HomeListeners:
 
 def publish_home(ctx: BotContext, client: WebClient, timezones: TimeZones, user: str) -> None:
     now = ctx.now()
+    settings = ctx.calibration
     with ctx.session_factory.begin() as session:
         open_forms, recent = forms_for_interviewer(session, user, policy=ctx.policy, now=now)
         owned = interviews_for_owner(session, user, now=now)
+        # Only the rubric versions this person rated on; the figures are theirs alone.
+        calibration = calibration_report(
+            session,
+            since=now - settings.period,
+            until=now,
+            min_ratings=settings.min_ratings,
+            interviewer=user,
+        )
     view = build_app_home(
         open_forms=open_forms,
         recent=recent,
         owned=owned,
         tz=timezones.of(client, user),
         now=now,
+        calibration=build_home_calibration(
+            calibration, user=user, period=settings.period, min_ratings=settings.min_ratings
+        ),
     )
     try:
         client.views_publish(user_id=user, view=view)

@@ -37,7 +37,7 @@ def register_listeners(
     app.use(dedupe_events(ctx))
     # Every listener is behind the guard: see storage.access.MATRIX for who may do what.
     recruiters = Recruiters(ctx.recruiters)
-    guard = Guard(ctx, recruiters)
+    guard = Guard(ctx, recruiters, Recruiters(ctx.calibration_readers))
 
     feedback = FeedbackListeners(ctx, timezones)
     app.action(OPEN_ACTION, middleware=[guard.button(Action.OPEN_FORM)])(feedback.open_form)

@@ -60,6 +60,7 @@ __all__ = [
     "ALPHA_RELIABLE",
     "ALPHA_TENTATIVE",
     "NOT_ENOUGH_DATA",
+    "ordinal_alpha",
     "panel_agreement",
     "panel_consensus",
 ]
@@ -165,8 +166,18 @@ def _agreement(rubric: Rubric, panel: Sequence[_Panelist]) -> Agreement:
         return Agreement(alpha=None, reading=NOT_ENOUGH_DATA)
     skill_ids = [skill.id for skill in rubric.skills]
     rows = [[_as_value(p.levels.get(skill_id)) for skill_id in skill_ids] for p in panelists]
-    data = np.array(rows, dtype=np.float64)
+    return ordinal_alpha(np.array(rows, dtype=np.float64), len(rubric.levels))
 
+
+def ordinal_alpha(data: np.ndarray, n_levels: int) -> Agreement:
+    """Krippendorff's alpha (ordinal) of a coders x units matrix of level indexes.
+
+    ``nan`` marks a missing value. Undefined (``alpha=None``, "not enough data") when no
+    unit has two values or every pairable value is the same level; see
+    :func:`panel_agreement` for why.
+    """
+    if data.ndim != 2 or data.shape[0] < 2:
+        return Agreement(alpha=None, reading=NOT_ENOUGH_DATA)
     rated = ~np.isnan(data)
     pairable = data[:, rated.sum(axis=0) >= 2]
     distinct = np.unique(pairable[~np.isnan(pairable)])
@@ -178,7 +189,7 @@ def _agreement(rubric: Rubric, panel: Sequence[_Panelist]) -> Agreement:
             value = float(
                 krippendorff.alpha(
                     reliability_data=data,
-                    value_domain=np.arange(len(rubric.levels), dtype=np.float64),
+                    value_domain=np.arange(n_levels, dtype=np.float64),
                     level_of_measurement="ordinal",
                 )
             )

@@ -45,9 +45,15 @@ def render_matrix() -> str:
     rows = [header, rule]
     for spec in MATRIX.values():
         anyone = Role.ANYONE in spec.roles
-        cells = ["yes" if anyone or role in spec.roles else "no" for role in _COLUMNS]
+        # Calibration readers are a list of their own (access.calibration); by default
+        # the recruiting team and anyone who recruits for or leads an interview.
+        reader = Role.CALIBRATION_READER in spec.roles
+        cells = [
+            "yes" if anyone or role in spec.roles else "by default" if reader else "no"
+            for role in _COLUMNS[:3]
+        ] + ["yes" if anyone or role in spec.roles else "no" for role in _COLUMNS[3:]]
         if spec.target is TargetKind.NONE:
-            live = "-"
+            live = spec.when or "-"
         else:
             live = "refused if cancelled or archived" if spec.live_only else ""
             live = "; ".join(part for part in (live, spec.when) if part) or "any"

@@ -63,6 +63,7 @@ class Action(StrEnum):
     VIEW_SUMMARY = "view_summary"
     LIST = "list"
     VIEW_HOME = "view_home"
+    CALIBRATION = "calibration"
     HELP = "help"
 
 
@@ -72,6 +73,9 @@ class Role(StrEnum):
     HIRING_LEAD = "hiring lead"  # the interview's hiring lead
     INTERVIEWER = "interviewer"  # the feedback request's own interviewer
     PANEL_MEMBER = "panel member"  # on the same panel, another interviewer's request
+    # access.calibration; when that is empty, the recruiting team and anyone who is the
+    # recruiter or hiring lead of an interview
+    CALIBRATION_READER = "calibration reader"
     ANYONE = "anyone"  # any workspace member, for views of their own things
 
 
@@ -139,6 +143,14 @@ MATRIX: dict[Action, Rule] = {
     ),
     Action.LIST: _rule(TargetKind.NONE, "list their own forms and interviews", Role.ANYONE),
     Action.VIEW_HOME: _rule(TargetKind.NONE, "see their own App Home entries", Role.ANYONE),
+    # Aggregates only: per-skill reliability and the interviewers' spread, never names.
+    Action.CALIBRATION: _rule(
+        TargetKind.NONE,
+        "see the team's calibration",
+        Role.CALIBRATION_READER,
+        live_only=False,
+        when="access.calibration; if empty, recruiters and interviews' recruiters or leads",
+    ),
     Action.HELP: _rule(TargetKind.NONE, "read the help", Role.ANYONE),
 }
 
@@ -192,6 +204,10 @@ _NOT_ALLOWED: dict[Action, str] = {
         "Ask your recruiting team to add you to `access.recruiters`."
     ),
     Action.NUDGE: "Only the interview's recruiter can ask for an extra reminder.",
+    Action.CALIBRATION: (
+        "Calibration is for hiring leads and recruiters. "
+        "Ask your recruiting team to add you to `access.calibration`."
+    ),
 }
 _NOT_YOURS = "This feedback form belongs to another interviewer."
 
@@ -202,6 +218,7 @@ def authorize(
     user: str,
     action: Action,
     in_team: bool = False,
+    in_calibration: bool | None = None,
     public_id: str | None = None,
     interview_id: int | None = None,
     policy: FeedbackPolicy,
@@ -212,6 +229,8 @@ def authorize(
 
     Args:
         in_team: whether the user is in ``access.recruiters`` (resolved by the caller).
+        in_calibration: whether the user is in ``access.calibration``; None when that
+            list is empty (the default readers apply: see Role.CALIBRATION_READER).
         public_id: the request, for request actions (a button value or modal metadata).
         interview_id: the interview, for interview actions (command text).
         surface: where the request came from, for the audit (``"block_actions"``).
@@ -223,6 +242,7 @@ def authorize(
         action=action,
         rule=rule,
         in_team=in_team,
+        in_calibration=in_calibration,
         public_id=public_id,
         interview_id=interview_id,
         policy=policy,
@@ -240,6 +260,7 @@ def _decide(
     action: Action,
     rule: Rule,
     in_team: bool,
+    in_calibration: bool | None,
     public_id: str | None,
     interview_id: int | None,
     policy: FeedbackPolicy,
@@ -248,6 +269,10 @@ def _decide(
     base = {Role.ANYONE} | ({Role.RECRUITING_TEAM} if in_team else set())
     if not USER_ID.fullmatch(user):
         return _refuse(Access(), Refusal.MALFORMED, "I can't tell who sent this request.")
+    if Role.CALIBRATION_READER in rule.roles and _reads_calibration(
+        session, user, in_team=in_team, in_calibration=in_calibration
+    ):
+        base.add(Role.CALIBRATION_READER)
     if rule.target is TargetKind.NONE:
         roles = frozenset(base)
         if roles & rule.roles:
@@ -360,6 +385,17 @@ def _decide_interview(
             "posted: your own ratings stay independent.",
         )
     return Decision(True, access)
+
+
+def _reads_calibration(
+    session: Session, user: str, *, in_team: bool, in_calibration: bool | None
+) -> bool:
+    if in_calibration is not None:
+        return in_calibration
+    if in_team:
+        return True
+    owns = sa.exists().where(sa.or_(Interview.recruiter == user, Interview.hiring_lead == user))
+    return bool(session.scalar(sa.select(owns)))
 
 
 def _interview_roles(interview: Interview, user: str) -> set[Role]:

@@ -54,6 +54,8 @@ ALLOWED: dict[str, set[str]] = {
     "decline": {"interviewer"},
     "nudge now": {"recruiter"},
     "summary": {"recruiter", "hiring lead"},
+    # access.calibration is empty here: the default readers
+    "calibration": {"recruiter", "recruiting team", "hiring lead"},
 }
 
 IMPORT = """\
@@ -231,6 +233,7 @@ TRIES: dict[str, Try] = {
     "decline": _click("nudge_not_attended"),
     "nudge now": _click("digest_nudge_now"),
     "summary": _command("summary {id}"),
+    "calibration": _command("calibration --since 30d"),
 }
 
 # What a refused user reads, per action (a fragment of the message).
@@ -246,6 +249,7 @@ REFUSAL_SAYS = {
     "decline": "belongs to another interviewer",
     "nudge now": "Only the interview's recruiter",
     "summary": "that you recruit for or lead",
+    "calibration": "Calibration is for hiring leads and recruiters",
 }
 
 

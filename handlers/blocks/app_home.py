@@ -49,6 +49,7 @@ def build_app_home(
     owned: Sequence[InterviewProgress],
     tz: tzinfo,
     now: datetime,
+    calibration: Sequence[Block] = (),
 ) -> dict[str, Any]:
     """The Home tab view (``views.publish``).
 
@@ -58,6 +59,7 @@ def build_app_home(
         owned: interviews the viewer recruits for or leads, in the order given.
         tz: the viewer's time zone.
         now: the current time (aware), to tell due from overdue.
+        calibration: the viewer's own calibration blocks (handlers.blocks.calibration).
     """
     blocks: list[Block] = [
         header("Interview feedback"),
@@ -104,6 +106,7 @@ def build_app_home(
                 "with how many of the panel have submitted feedback."
             )
         )
+    blocks += calibration
     return {"type": "home", "blocks": blocks}
 
 

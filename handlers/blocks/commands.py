@@ -17,6 +17,10 @@ SUBCOMMANDS: tuple[tuple[str, str], ...] = (
     ("summary <id>", "the panel's current summary (the interview's recruiter and hiring lead)"),
     ("schedule", "schedule an interview (recruiters)"),
     ("cancel <id>", "cancel an interview by its ID from `/interview list` (recruiters)"),
+    (
+        "calibration [rubric] [--since 90d]",
+        "how consistently the team rates each skill (hiring leads and recruiters)",
+    ),
 )
 
 LIST_OPEN_LIMIT = 10

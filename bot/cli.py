@@ -119,6 +119,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="write to FILE (created readable by its owner only) instead of standard output",
     )
 
+    report = commands.add_parser("report", help="reports over many interviews")
+    report_cmds = report.add_subparsers(dest="report_command", required=True, metavar="REPORT")
+    calibration = report_cmds.add_parser(
+        "calibration",
+        help="how consistently the team rates each skill (aggregates, no names)",
+        description="Per rubric version: each skill's Krippendorff's alpha over all panels, "
+        "how often it was flagged for discussion or left unassessed, and the spread of the "
+        "interviewers' deviations from their panels. Summarised interviews that ended in the "
+        "period. docs/calibration.md explains every field.",
+    )
+    calibration.add_argument(
+        "--since",
+        type=_duration,
+        metavar="DURATION",
+        help="the period, back from now, e.g. 90d (default: calibration.period)",
+    )
+    calibration.add_argument("--rubric", metavar="ID", help="one rubric id (default: all)")
+    calibration.add_argument("--format", choices=("json", "csv"), default="json")
+    calibration.add_argument(
+        "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output"
+    )
+
     config = commands.add_parser("config", help="inspect the configuration")
     config_cmds = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     config_cmds.add_parser("show", help="print the effective settings (secrets as set/not set)")
@@ -209,6 +231,10 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
         return _purge(config, args.older_than, dry_run=args.dry_run, out=out)
     if args.command == "export":
         return _export(config, args.interview, args.format, args.output, out=out)
+    if args.command == "report":
+        return _report_calibration(
+            config, args.since, args.rubric, args.format, args.output, out=out
+        )
     if args.command == "config":
         print(json.dumps(config.describe(), indent=2, default=str), file=out)
         return EXIT_OK
@@ -458,6 +484,57 @@ def _export(
     except OSError as exc:
         raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
     print(f"exported interview {interview_id} ({fmt}) to {output}", file=out)
+    return EXIT_OK
+
+
+def _report_calibration(
+    config: Config,
+    since: timedelta | None,
+    rubric_id: str | None,
+    fmt: str,
+    output: Path | None,
+    *,
+    out: TextIO,
+) -> int:
+    from bot.report import calibration_csv, calibration_json
+    from storage.calibration import calibration_report
+    from storage.engine import make_session_factory
+
+    period = since if since is not None else config.calibration.period
+    if period <= timedelta(0):
+        raise CliError("--since must be longer than 0s")
+    now = datetime.now(UTC)
+    engine = _open_database(config)
+    try:
+        with make_session_factory(engine)() as session:
+            reports = calibration_report(
+                session,
+                since=now - period,
+                until=now,
+                rubric_id=rubric_id,
+                min_ratings=config.calibration.min_ratings,
+            )
+    except SQLAlchemyError as exc:
+        raise CliError(f"database error, no report: {_one_line(exc)}") from None
+    except OverflowError:
+        raise CliError(f"--since {since} reaches before the year 1") from None
+    finally:
+        engine.dispose()
+    if fmt == "csv":
+        text = calibration_csv(reports)
+    else:
+        text = calibration_json(reports, since=now - period, until=now, generated_at=now)
+    if not reports:
+        scope = f" on rubric {rubric_id}" if rubric_id else ""
+        print(f"no summarised interviews{scope} in the period", file=sys.stderr)
+    if output is None:
+        out.write(text)
+        return EXIT_OK
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {output}: {exc.strerror or exc}") from None
+    print(f"wrote the calibration report ({fmt}) to {output}", file=out)
     return EXIT_OK
 
 

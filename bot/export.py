@@ -180,11 +180,11 @@ def export_csv(record: InterviewRecord) -> str:
                     "level": rating.level,  # empty: Not assessed
                     "evidence": rating.evidence,
                 }
-            writer.writerow([_cell(row.get(column)) for column in CSV_COLUMNS])
+            writer.writerow([cell(row.get(column)) for column in CSV_COLUMNS])
     return buffer.getvalue()
 
 
-def _cell(value: object) -> str:
+def cell(value: object) -> str:
     if value is None:
         return ""
     text = str(value)

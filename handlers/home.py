@@ -10,9 +10,9 @@ from slack_sdk.errors import SlackApiError
 
 from handlers.blocks.app_home import build_app_home
 from handlers.blocks.calibration import build_home_calibration
+from handlers.calibration_cache import TeamCalibration
 from handlers.context import BotContext
 from handlers.timezones import TimeZones
-from storage.calibration import calibration_report
 from storage.queries import forms_for_interviewer, interviews_for_owner
 
 logger = logging.getLogger(__name__)
@@ -22,29 +22,26 @@ class HomeListeners:
     def __init__(self, ctx: BotContext, timezones: TimeZones) -> None:
         self.ctx = ctx
         self.timezones = timezones
+        self.team = TeamCalibration(ctx)
 
     def app_home_opened(self, event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         user = str(event.get("user", ""))
         # Bolt acks the event when this returns; the view follows.
-        self.ctx.later(publish_home, self.ctx, client, self.timezones, user)
+        self.ctx.later(publish_home, self.ctx, client, self.timezones, self.team, user)
 
 
-def publish_home(ctx: BotContext, client: WebClient, timezones: TimeZones, user: str) -> None:
+def publish_home(
+    ctx: BotContext, client: WebClient, timezones: TimeZones, team: TeamCalibration, user: str
+) -> None:
     now = ctx.now()
     settings = ctx.calibration
     with ctx.session_factory.begin() as session:
         open_forms, recent = forms_for_interviewer(session, user, policy=ctx.policy, now=now)
         owned = interviews_for_owner(session, user, now=now)
-        # Only the rubric versions this person rated on; the figures are theirs alone.
-        calibration = calibration_report(
-            session,
-            since=now - settings.period,
-            until=now,
-            min_ratings=settings.min_ratings,
-            interviewer=user,
-        )
+    # The team's figures; the view shows this person's own alone.
+    calibration = team.for_viewer(user)
     view = build_app_home(
         open_forms=open_forms,
         recent=recent,

@@ -29,13 +29,11 @@ def calibration_report(
     until: datetime,
     rubric_id: str | None = None,
     min_ratings: int,
-    interviewer: str | None = None,
 ) -> list[VersionCalibration]:
     """Figures per rubric version of the interviews summarised that ended in [since, until).
 
-    Ordered by rubric id, then oldest version first. With ``interviewer``, only the
-    versions they rated on (their App Home needs no others); the panels are still
-    everyone's, since their figures compare them with the rest of each panel.
+    Ordered by rubric id, then oldest version first; the newest of each rubric is
+    marked ``latest``.
     """
     where = [
         Interview.state == InterviewState.SUMMARISED,
@@ -49,17 +47,6 @@ def calibration_report(
             Interview.id, Interview.rubric_version_id, Interview.target_level, Interview.ends_at
         ).where(*where)
     ).all()
-    if interviewer is not None:
-        theirs = set(
-            session.scalars(
-                sa.select(Interview.rubric_version_id)
-                .join(FeedbackRequest, FeedbackRequest.interview_id == Interview.id)
-                .join(Feedback, Feedback.request_id == FeedbackRequest.id)
-                .where(*where, FeedbackRequest.interviewer == interviewer)
-                .distinct()
-            )
-        )
-        interviews = [row for row in interviews if row.rubric_version_id in theirs]
     if not interviews:
         return []
     ids = [row.id for row in interviews]

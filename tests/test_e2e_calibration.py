@@ -303,3 +303,23 @@ def test_cli_report_json_and_csv(
     captured = capsys.readouterr()
     assert json.loads(captured.out)["rubric_versions"] == []
     assert "no summarised interviews on rubric nothing" in captured.err
+
+
+def test_home_figures_are_computed_once_per_ten_minutes(
+    served: ServedBot, session_factory: sessionmaker[Session]
+) -> None:
+    assert "Your figures appear after 10 ratings" in home_text(served, NEWCOMER)
+    with session_factory.begin() as session:  # the newcomer now rates everything
+        for rating_owner in session.query(FeedbackRequest).filter_by(interviewer=NEWCOMER).all():
+            assert rating_owner.feedback is not None
+            rated = {r.skill_id for r in rating_owner.feedback.ratings}
+            rating_owner.feedback.ratings += [
+                SkillRating(skill_id=s.id, level="senior", evidence="seen")
+                for s in MLE.skills
+                if s.id not in rated
+            ]
+    # one computation serves every Home tab for ten minutes ...
+    assert "Your figures appear after 10 ratings" in home_text(served, NEWCOMER)
+    served.clock.advance(timedelta(minutes=10))
+    # ... and the next one sees the new ratings
+    assert "Overall you rate" in home_text(served, NEWCOMER)

@@ -1239,9 +1239,18 @@ def command_texts(world: World) -> st.SearchStrategy[str]:
         ),
         nasty_text(max_size=12),
     )
-    sub = text_near(["help", "list", "summary", "schedule", "cancel"])
+    sub = text_near(["help", "list", "summary", "schedule", "cancel", "calibration"])
     sep = st.sampled_from([" ", "  ", "\t", "\u00a0", "\u3000", "\n", ""])
+    calibration_args = st.lists(
+        st.one_of(
+            st.sampled_from(["--since", "--since=", "mle", "MLE", "cooking", "--SINCE"]),
+            st.sampled_from(["90d", "0d", "1h", "3661d", "1e9d", "-5d", "nand", "1.5d"]),
+            nasty_text(max_size=12),
+        ),
+        max_size=4,
+    ).map(" ".join)
     return st.one_of(
+        st.tuples(st.just("calibration"), sep, calibration_args).map("".join),
         st.tuples(sub, sep, numbers_as_text).map("".join),
         st.tuples(sub, sep, numbers_as_text, sep, numbers_as_text).map("".join),
         sub,

@@ -33,7 +33,7 @@ from bot.config import Config, FileConfig, Secrets
 from bot.fakeslack import Call, FakeSlack
 from bot.server import BotWsgiApp, make_http_server, stop_http_server
 from bot.slack_client import create_web_client
-from bot.slackreq import Reply, block_action, post, view_submission
+from bot.slackreq import Reply, block_action, post, slash_command, view_submission
 from rubric import load_builtin
 from storage.engine import create_engine_for, make_session_factory
 from storage.import_file import parse_interview
@@ -44,6 +44,7 @@ SIGNING_SECRET = "0123456789abcdef0123456789abcdef"
 BOT_TOKEN = "xoxb-bench-token"
 HIRING_CHANNEL = "C0HIRING"
 RECRUITER, HIRING_LEAD = "U0RECRUIT", "U0LEAD"
+WARM_USER = "U0WARM"  # sends `/interview help` before the interviews: the process's first request
 WAIT_SECONDS = 10.0
 UPLOAD_POST = "(upload POST)"  # the file's bytes to the URL files.getUploadURLExternal gave
 TIME_ZONES = ("Europe/London", "America/New_York", "Asia/Kolkata", "UTC")
@@ -255,8 +256,12 @@ class _Served:
                 return
 
 
-def flows(workdir: Path, k: int) -> tuple[Flow, Flow]:
-    """A panel of k: their first interview with this bot, then a second one the same day."""
+def flows(workdir: Path, k: int) -> tuple[Flow, Flow, Counter[str]]:
+    """A panel of k: their first interview with this bot, then a second one the same day.
+
+    The process serves one unrelated request first, as a running bot has: what it
+    calls once per process (Bolt's ``auth.test``) is returned apart, not per interview.
+    """
     rubric = load_builtin("mle")
     panel = make_panel(rubric, k, all_evidence=True)
     fake = FakeSlack().start()
@@ -266,10 +271,13 @@ def flows(workdir: Path, k: int) -> tuple[Flow, Flow]:
             fake.add_user(p.interviewer, tz=TIME_ZONES[i % len(TIME_ZONES)])
         for user in (RECRUITER, HIRING_LEAD):
             fake.add_user(user)
+        fake.add_user(WARM_USER)
         served = _Served(workdir, fake)
+        served.send(slash_command(WARM_USER, "help", trigger_id=fake.issue_trigger()))
+        warm = Counter(c.method for c in fake.calls)
         first = served.interview(panel, 1, START)
         again = served.interview(panel, 2, START + SECOND_AFTER)
-        return first, again
+        return first, again, warm
     finally:
         if served is not None:
             served.close()
@@ -281,12 +289,13 @@ def run(ctx: Context) -> list[Section]:
     command = f"python -m benchmarks --only slack_calls --size {ctx.size}"
     results: dict[int, tuple[Flow, Flow]] = {}
     seconds: dict[int, Figure] = {}
+    warm: Counter[str] = Counter()
     for k in panels:
         seconds[k] = Figure()
         for r in range(ctx.runs):
             workdir = ctx.workdir / f"slack_calls-{k}-{r}"
             workdir.mkdir(parents=True, exist_ok=True)
-            first, again = flows(workdir, k)
+            first, again, warm = flows(workdir, k)
             seconds[k].add(first.seconds)
             if k in results and (results[k][0].total, results[k][1].total) != (
                 first.total,
@@ -355,7 +364,7 @@ def run(ctx: Context) -> list[Section]:
                 met=not extra and not missing,
                 detail=(
                     f"{first.dm_posts} form DMs, {first.summary_posts} summary, "
-                    f"{first.thread_replies} thread replies; beyond the list: "
+                    f"{first.thread_replies} thread message(s); beyond the list: "
                     f"{_fmt(extra) or 'nothing'}"
                     + (f"; short of it: {_fmt(missing)}" if missing else "")
                     + "."
@@ -366,19 +375,18 @@ def run(ctx: Context) -> list[Section]:
         # few messages as Block Kit allows (handlers.blocks.summary.pack_replies).
         with_replies = {**want, "chat.postMessage": want["chat.postMessage"] + 1}
         repeated = {u: n for u, n in first.per_user_info.items() if n > 1}
-        once = set(extra) <= {"chat.postMessage", "users.info", "auth.test"}
+        once = set(extra) <= {"chat.postMessage", "users.info"}
         section.targets.append(
             Target(
                 description=(
                     f"panel of {k}: no repeated lookups, i.e. beyond the list only first-contact "
-                    "lookups (users.info at most once per person, for their time zone; auth.test "
-                    "at most once per process) and one thread message with the panel's evidence"
+                    "lookups (users.info at most once per person, for their time zone) and one "
+                    "thread message with the panel's evidence"
                 ),
                 met=(
                     once
                     and not missing
                     and not repeated
-                    and first.total.get("auth.test", 0) <= 1
                     and first.thread_replies == 1
                     and first.total.get("chat.postMessage", 0) == with_replies["chat.postMessage"]
                 ),
@@ -386,7 +394,7 @@ def run(ctx: Context) -> list[Section]:
                     f"users.info: {sum(first.per_user_info.values())} calls for "
                     f"{len(first.per_user_info)} people"
                     + (f", repeated for {_fmt(repeated)}" if repeated else "")
-                    + f"; auth.test: {first.total.get('auth.test', 0)}; thread messages: "
+                    + "; thread messages: "
                     f"{first.thread_replies}."
                 ),
             )
@@ -420,15 +428,18 @@ def run(ctx: Context) -> list[Section]:
         + "."
     )
     section.notes.append(
+        "Once per process, not per interview: the bot's first request (here a `/interview "
+        "help` before the interviews) made "
+        + (", ".join(f"`{m}` {n}" for m, n in sorted(warm.items())) or "no call")
+        + ". Bolt's single-team authorization runs `auth.test` on the first request a "
+        "process serves (`token_verification_enabled=False` in `bot/app.py` moves it from "
+        "start-up to then) and keeps the result. No later request or interview repeats it.\n\n"
         "Beyond the issue's list: (1) `users.info`, once per interviewer, in the forms sweep: "
         "the form DM shows the due time in the interviewer's own time zone and reminders keep "
         "their quiet hours, and Slack's `tz` is the source (`handlers/timezones.py`). It is "
         "cached in memory and in the database for 24 h, so the DM update after submitting and "
         "the same panel's next interview ask nothing (0 in the second column); a restart or "
-        "another replica reads the database cache. (2) `auth.test`, once per process: Bolt's "
-        "single-team authorization runs it on the first request it serves "
-        "(`token_verification_enabled=False` in `bot/app.py` moves it from start-up to then) "
-        "and keeps the result, so no later request or interview repeats it. (3) one "
+        "another replica reads the database cache. (2) one "
         "`chat.postMessage` in the summary's thread with every interviewer's ratings, "
         "evidence and notes, by design: the channel message stays a summary and the evidence "
         "is one click away. Long evidence can need a second or third message (each holds at "

@@ -254,7 +254,7 @@ class _Demo:
         self.clock.advance_to(self.clock.now + timedelta(minutes=1))
         self.say(
             f"[8/{STEPS}] The next sweep posts the summary to the hiring channel, "
-            "one thread reply per interviewer and the ratings heatmap"
+            "the panel's notes and evidence in its thread, and the ratings heatmap"
         )
         self.sweep_until_quiet()
         new = self.recorder.drain()
@@ -264,7 +264,7 @@ class _Demo:
         if not self.fake.uploads:
             raise DemoError("the sweep uploaded no heatmap")
         for sent in new:
-            where = "thread reply" if sent.kind == "thread" else sent.kind
+            where = "thread message" if sent.kind == "thread" else sent.kind
             self.say(f"      {where} in {HIRING_CHANNEL}: {self.named(sent.payload['text'])}")
         self.say(f"      heatmap uploaded: {self.fake.uploads[-1]['filename']}")
         self.say("")
@@ -505,11 +505,9 @@ def _decoded_list(value: Any) -> list[dict[str, Any]]:
 
 
 def _mentioned(text: str) -> str:
-    """The interviewer a thread reply is about, or "" for other replies."""
-    for user in PANEL:
-        if f"<@{user}>" in text:
-            return user
-    return ""
+    """The interviewer a thread message is about, or "" when it is about several or none."""
+    named = [user for user in PANEL if f"<@{user}>" in text]
+    return named[0] if len(named) == 1 else ""
 
 
 def _safe(name: str) -> str:

@@ -1,8 +1,9 @@
 """The panel summary in the hiring channel: post it once, finish its thread, keep it current.
 
 Three claimed units of work per interview (storage.summaries): ``post`` the
-summary message; ``finish`` its thread (one reply per interviewer, then the
-heatmap); ``update`` the same message when feedback arrives or changes later.
+summary message; ``finish`` its thread (every interviewer's reply, packed into as
+few messages as fit, then the heatmap); ``update`` the same message when feedback
+arrives or changes later.
 The channel gets the summary and its thread replies, nothing else.
 """
 

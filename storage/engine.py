@@ -90,11 +90,18 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
     # hide_parameters: a failed statement's error text would otherwise carry its
     # bound values (feedback notes and evidence) into logs and tracebacks.
     options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    # `serve` uses the database from up to 8 request threads, 4 after-ack workers and
+    # the sweep. With SQLAlchemy's default pool of 5 the rest opened and closed a
+    # connection per transaction: a new PostgreSQL backend each time, and on SQLite a
+    # page cache allocated and freed each time, which fragmented the heap.
+    pooled = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
     if parsed.get_backend_name() == "sqlite":
         in_memory = _sqlite_in_memory(parsed)
         if in_memory:
             options["poolclass"] = StaticPool
             options["connect_args"] = {"check_same_thread": False}
+        else:
+            options.update(pooled)
         options.update(kwargs)
         engine = sa.create_engine(parsed, **options)
         _install_sqlite_listeners(engine, wal=not in_memory)
@@ -103,8 +110,13 @@ def create_engine_for(url: str | URL, **kwargs: Any) -> Engine:
         # A server that does not answer (a partition, a host being replaced) must
         # not hang a request past Slack's 3 s ack: fail fast, the caller reports it.
         options["connect_args"] = {"connect_timeout": _PG_CONNECT_TIMEOUT_S}
+    options.update(pooled)
     options.update(kwargs)
     return sa.create_engine(parsed, **options)
+
+
+POOL_SIZE = 16  # connections kept open per process (opened on first need)
+POOL_OVERFLOW = 8  # more, closed again when returned, for a burst beyond that
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

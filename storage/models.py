@@ -86,7 +86,7 @@ class SummaryStep(enum.StrEnum):
     """The next unit of work on an interview's hiring-channel summary (see storage.summaries)."""
 
     POST = "post"  # post the summary message
-    FINISH = "finish"  # its thread: one reply per interviewer, then the heatmap
+    FINISH = "finish"  # its thread: the interviewers' replies (packed), then the heatmap
     UPDATE = "update"  # feedback arrived or changed after the post: update the message
 
 

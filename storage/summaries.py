@@ -11,7 +11,8 @@ An interview's summary goes through up to three units of work, named by
     NULL) until the first feedback arrives. :func:`mark_summary_posted` records
     the message and makes the interview ``summarised``.
 ``finish``
-    The thread under the message: one reply per interviewer, then the heatmap.
+    The thread under the message: each interviewer's reply (packed into as few
+    messages as fit), then the heatmap.
     A unit of its own, so a crash between the post and the replies loses
     nothing and never reposts the summary.
 ``update``

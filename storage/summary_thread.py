@@ -1,7 +1,8 @@
 """Which thread replies of the pending summary unit are already in Slack.
 
-``finish`` posts one reply per interviewer and the heatmap; ``update`` posts a
-note and the changed interviewers' replies. Slack can fail between two of them;
+``finish`` posts the interviewers' replies (several to a message where they fit,
+each recorded as ``reply:<user>``) and the heatmap; ``update`` posts a note and
+the changed interviewers' replies. Slack can fail between two of them;
 the unit is then retried from the start (storage.summaries), and these records
 let the retry skip what is already in the thread, so each reply is posted once.
 The window left is a crash between Slack's answer and the record's commit.

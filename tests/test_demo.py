@@ -71,7 +71,12 @@ def test_demo_writes_valid_block_kit_and_the_heatmap(
     for user in ("U0PRIYA", "U0MARCO", "U0SUN", "U0ALEX"):
         assert any(re.fullmatch(rf"\d\d-dm-{user}\.json", f) for f in files), files
         assert any(re.fullmatch(rf"\d\d-modal-{user}\.json", f) for f in files), files
-        assert any(re.fullmatch(rf"\d\d-thread-{user}\.json", f) for f in files), files
+    # the thread: every interviewer's notes and evidence (packed into one message here)
+    threads = [f for f in files if re.fullmatch(r"\d\d-thread(-U0\w+)?\.json", f)]
+    assert threads, files
+    thread_text = "".join((out / f).read_text(encoding="utf-8") for f in threads)
+    for user in ("U0PRIYA", "U0MARCO", "U0SUN", "U0ALEX"):
+        assert f"Feedback from <@{user}>" in thread_text, user
     [png] = [p for p in out.iterdir() if p.suffix == ".png"]
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     checked = 0

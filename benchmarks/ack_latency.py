@@ -262,7 +262,10 @@ def _section(
         "show that no ack waits for it. Median p99 before (commit 167746f, the same "
         "benchmark) -> after (the table above), SQLite at concurrency 1: view_submission "
         "42.6 ms, block_actions 22.7 ms, slash_command 23.0 ms; at 16: 536, 351, 305 ms. "
-        "PostgreSQL at 16: 1152, 557, 433 ms."
+        "PostgreSQL at 16: 1152, 557, 433 ms. Buttons gained most (`views.open` left the "
+        "request path); submissions and commands at concurrency 16 did not: 8 request "
+        "threads now contend for SQLite's one writer and the GIL where 5 listener threads "
+        "did, so their queue is longer though the throughput is the same."
     )
     section.notes.append(
         "Where the ratio is still over 1.5x, and why: `serve` does its work before the "

@@ -50,7 +50,7 @@ class BotContext:
     default_tz: tzinfo
     recruiters: frozenset[str] = frozenset()  # access.recruiters: user IDs and user group IDs
     calibration_readers: frozenset[str] = frozenset()  # access.calibration; empty: the default
-    calibration: CalibrationSettings = field(default_factory=lambda: CalibrationSettings())
+    calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
     clock: Callable[[], datetime] = field(default=utc_now)
     reminders: ReminderSettings = field(default_factory=ReminderSettings)
     # Work after an ack (opening a modal, refreshing a DM, explaining a refusal): see

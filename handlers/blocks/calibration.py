@@ -8,12 +8,13 @@ private view shows one person their own figures, never anyone else's.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from handlers.blocks.app_home import header
 from handlers.blocks.form_dm import Block, context, section
 from handlers.blocks.limits import MESSAGE_MAX_BLOCKS
-from handlers.blocks.summary import ALPHA, pack
-from handlers.blocks.text import escape_mrkdwn, format_when, plain, truncate
+from handlers.blocks.summary import ALPHA, date_token, pack
+from handlers.blocks.text import escape_mrkdwn, truncate
 from rubric.calibration import (
     MIN_INTERVIEWERS_FOR_SPREAD,
     NOTABLE_DEVIATION,
@@ -25,7 +26,6 @@ from rubric.calibration import (
 )
 from rubric.model import Rubric
 
-HEADER_MAX = 150
 REPORT_RUBRICS_MAX = 6  # rubrics in one report message (each takes up to 7 blocks)
 HOME_RUBRICS_MAX = 2
 HOME_SKILLS_MAX = 3
@@ -35,14 +35,8 @@ _IN_LINE = 0.05  # closer than this to the panels reads "in line with"
 NONE = "\N{EN DASH}"  # a figure withheld or undefined
 
 
-def _header(text: str) -> Block:
-    return {"type": "header", "text": plain(truncate(text, HEADER_MAX))}
-
-
 def _date(moment: datetime) -> str:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    fallback = format_when(moment, UTC).rsplit(",", 1)[0]
-    return f"<!date^{int(moment.timestamp())}^{{date_short}}|{fallback}>"
+    return date_token(moment, "{date_short}")
 
 
 def _days(period: timedelta) -> str:
@@ -103,7 +97,7 @@ def build_calibration_report(
         text = f"Calibration: no summarised interviews{scope} from {period}."
         return text, [section(text)]
     blocks: list[Block] = [
-        _header("Rating calibration"),
+        header("Rating calibration"),
         context(
             f"Summarised interviews{scope} from {period}. Interviewers are shown only in "
             "aggregate; each sees their own figures in the bot's Home tab."
@@ -199,7 +193,7 @@ def build_home_calibration(
     """The Home tab's "Your calibration" blocks: ``user``'s own figures only."""
     blocks: list[Block] = [
         {"type": "divider"},
-        _header("Your calibration"),
+        header("Your calibration"),
         context(
             f"Only you see this. How your ratings compare with the rest of each panel, over "
             f"the summarised interviews of the last {_days(period)}; a figure needs at "

@@ -190,7 +190,7 @@ def _plain_name(text: str, limit: int = NAME_MAX) -> str:
     return truncate(" ".join(text.split()), limit)
 
 
-def _date_token(moment: datetime, token: str) -> str:
+def date_token(moment: datetime, token: str) -> str:
     """Slack's ``<!date^…>``: shown in each reader's own time zone, with a UTC fallback."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -384,9 +384,9 @@ def _summary_parts(
         {"type": "header", "text": plain(truncate(header, HEADER_TEXT_MAX), emoji=False)},
         _context(
             f"Target level *{target}* · interview "
-            f"{_date_token(interview.starts_at, '{date_short}')}"
+            f"{date_token(interview.starts_at, '{date_short}')}"
             f" · *{_submitted_count(data)}* · as of "
-            f"{_date_token(now, '{date_short_pretty} {time}')}"
+            f"{date_token(now, '{date_short_pretty} {time}')}"
         ),
     ]
     if data.missing:
@@ -635,9 +635,9 @@ def build_feedback_reply(data: SummaryData, feedback: PanelistFeedback) -> tuple
         fallback = f"Feedback from {who}: no overall recommendation"
     if feedback.late:
         fallback += " (late)"
-    head += f"\nSubmitted {_date_token(feedback.submitted_at, '{date_short_pretty} {time}')}"
+    head += f"\nSubmitted {date_token(feedback.submitted_at, '{date_short_pretty} {time}')}"
     if feedback.updated_at > feedback.submitted_at:
-        head += f", edited {_date_token(feedback.updated_at, '{date_short_pretty} {time}')}"
+        head += f", edited {date_token(feedback.updated_at, '{date_short_pretty} {time}')}"
     blocks: list[Block] = [_section(head)]
 
     notes = escape_mrkdwn(feedback.notes.strip())

@@ -32,6 +32,9 @@ class Verdict(StrEnum):
     BELOW = "below"
     MEETS = "meets"
     EXCEEDS = "exceeds"
+    # The ratings straddle the target, or split evenly with no middle rating: the panel
+    # gave no single level, so none is shown and nothing is compared with the target.
+    SPLIT = "split"
 
 
 @dataclass(frozen=True)
@@ -39,13 +42,16 @@ class SkillConsensus:
     skill_id: str
     ratings: tuple[tuple[str, str], ...]  # (interviewer, level id), sorted by interviewer
     not_assessed_by: tuple[str, ...]  # interviewers who answered "Not assessed", sorted
-    consensus_low: str | None  # level id; None when nobody assessed the skill
-    consensus_high: str | None  # differs from consensus_low when the median falls between
-    consensus_label: str  # "Senior", "Senior-Lead", or "" when nobody assessed it
+    # The level the panel gave (the median, always a level someone gave); None when
+    # nobody assessed the skill or the verdict is SPLIT.
+    consensus: str | None
+    # For a SPLIT verdict: the two sides shown ("split Junior / Lead"), level ids.
+    split_low: str | None
+    split_high: str | None
+    consensus_label: str  # "Senior", "split Junior / Lead", or "" when nobody assessed it
+    counts: tuple[tuple[str, int], ...]  # (level id, ratings) in scale order, levels given only
     range_steps: int  # highest minus lowest level index (0 when fewer than 2 ratings)
-    ad: float | None  # Burke & Dunlap's average deviation from the median, in level steps
-    ad_acceptable: bool | None  # AD <= c/6 for c levels; None with fewer than 2 ratings
-    verdict: Verdict | None  # consensus against the target level
+    verdict: Verdict | None  # against the target level; None when nobody assessed it
     needs_discussion: bool
     reasons: tuple[str, ...]  # why it needs discussion, in words for the hiring lead
     without_evidence: int  # ratings (not "Not assessed") that came without evidence
@@ -59,6 +65,8 @@ class FocusGap:
 
 @dataclass(frozen=True)
 class Agreement:
+    """Krippendorff's alpha, for calibration (one skill across many panels), never per panel."""
+
     alpha: float | None  # Krippendorff's alpha, ordinal; None when undefined
     reading: str  # "reliable" (>= .800), "tentative" (>= .667), "weak", or "not enough data"
 
@@ -72,8 +80,11 @@ class PanelConsensus:
     strong_no: tuple[str, ...]  # interviewers who voted the most negative option, sorted
     unassessed: tuple[str, ...]  # skill ids nobody assessed, rubric order
     focus_gaps: tuple[FocusGap, ...]  # focus skills their interviewer left unassessed
-    agreement: Agreement
     without_evidence: int  # total ratings without evidence
+    # The panel's agreement in words a lead can check: of the skills rated by two or
+    # more interviewers (``comparable``), how many got the same level from everyone.
+    comparable: int
+    unanimous: int
 
     @property
     def needs_discussion(self) -> tuple[SkillConsensus, ...]:

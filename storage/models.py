@@ -34,6 +34,7 @@ __all__ = [
     "Feedback",
     "FeedbackDraft",
     "FeedbackRequest",
+    "FeedbackVersion",
     "Interview",
     "InterviewState",
     "RecruiterDigest",
@@ -252,6 +253,9 @@ class FeedbackRequest(Base):
     focus_skills: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     # Panel order.
     position: Mapped[int] = mapped_column(default=0)
+    # A shadow interviewer (a trainee): rates like everyone, shown apart, never counted,
+    # never waited for (DESIGN "Shadow interviewers").
+    shadow: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     state: Mapped[RequestState] = mapped_column(
         _str_enum(RequestState, "request_state"), default=RequestState.PENDING
     )
@@ -309,6 +313,32 @@ class Feedback(Base):
     )
 
 
+class FeedbackVersion(Base):
+    """One version of a feedback, as submitted: who changed what, when.
+
+    Written in the transaction of every creation or edit (never for an unchanged
+    replay), so the version from before the summary survives an edit after it:
+    that version is the one that counts (storage.summaries). ``ratings`` is a
+    list of ``{"skill_id", "level", "evidence"}`` objects, ``level`` null for
+    "Not assessed". ``seq`` is the interview's feedback change number.
+    """
+
+    __tablename__ = "feedback_versions"
+    __table_args__ = (sa.UniqueConstraint("request_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("feedback_requests.id", ondelete="CASCADE")
+    )
+    seq: Mapped[int] = mapped_column()
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A Slack user id (the interviewer) or "migration" for a version backfilled by 0006.
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    recommendation: Mapped[str | None] = mapped_column(sa.String(32))
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    ratings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+
+
 class SkillRating(Base):
     __tablename__ = "skill_ratings"
     __table_args__ = (sa.UniqueConstraint("feedback_id", "skill_id"),)
@@ -348,6 +378,9 @@ class SlackUser(Base):
     user_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     # IANA name, e.g. "Europe/Berlin"; NULL when Slack gave none.
     tz: Mapped[str | None] = mapped_column(sa.String(64))
+    # The name people see in Slack (profile display name, else real name), for images
+    # and text that cannot use <@mentions>; NULL when not fetched or Slack gave none.
+    display_name: Mapped[str | None] = mapped_column(sa.String(80))
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,33 +1,51 @@
 """Panel consensus: where the interviewers agree, where they do not, and what nobody covered.
 
 :func:`panel_consensus` is the hiring arithmetic behind the summary. It is pure and
-deterministic, and it supports the decision without making one: it reports medians,
-spreads, votes and agreement, never a hire / no-hire verdict of its own.
+deterministic, and it supports the decision without making one: it reports the level the
+panel gave, how the ratings are spread, the votes and the coverage, never a hire /
+no-hire verdict of its own.
 
 Per skill
-    *Consensus* is the median of the ordinal level indexes (0 = lowest level). With an
-    even number of ratings whose two middle values differ, the median falls between two
-    levels and is reported as both (``consensus_low`` / ``consensus_high``, label
-    ``"Senior-Lead"``); it is compared with the target level as the half-step it is, so
-    "Senior-Lead" exceeds a Senior target and is below a Lead one.
+    Level ratings are taken as ordinal indexes (0 = lowest level); "Not assessed" is not a
+    rating. ``counts`` lists how many ratings each level got ("2 Junior, 2 Lead"), and
+    ``range_steps`` is the highest minus the lowest index given.
 
-    *Spread* is reported twice: ``range_steps`` (highest minus lowest level index) and
-    Burke's *average deviation* from the median, ``AD = mean(|x_i - median|)`` in level
-    steps (Burke, Finkelstein & Dusig 1999, "On average deviation indices for estimating
-    interrater agreement", Organizational Research Methods 2(1)). AD is acceptable when
-    ``AD <= c / 6`` for a scale of ``c`` levels, the practical-significance cut-off of
-    Burke & Dunlap 2002 ("Estimating interrater agreement with the average deviation
-    index: a user's guide", Organizational Research Methods 5(2)). Both need two ratings.
+    The verdict is **split** (:attr:`Verdict.SPLIT`) when the panel gave no single level:
 
-    A skill *needs discussion* when its ratings span two or more levels, or when the
-    panel straddles the target (one rating below it, another at or above it). Unanimous
-    ratings are never flagged.
+    * the ratings *straddle* the target: one strictly below it and another strictly
+      above it (label "split <lowest level given> / <highest level given>"); or
+    * an *even split*: an even number of ratings whose two middle values differ, so
+      the median is not a level anyone gave (label "split <lower middle> / <upper
+      middle>").
+
+    A split has no consensus level and is never called meeting, above or below the
+    target. Otherwise the *consensus* is the median, a level someone gave (with an even
+    number of ratings the two middle values are then equal), and the verdict compares
+    it with the target: below, meets or exceeds.
+
+    **The flag rule.** This is the only place it is defined; the summary, the debrief
+    guide and calibration all read ``needs_discussion``. A skill *needs discussion* when
+
+    1. its ratings span two or more levels (``range_steps >= 2``): "ratings span Junior
+       to Lead";
+    2. or they straddle the target in the wide sense, one rating below it and another
+       at or above it: "split around the target (Senior)";
+    3. or the verdict is split. A straddle already gives reason 2; an even split that
+       does not straddle the target adds "the panel is split evenly: 1 Junior,
+       1 Senior", which says why no level is shown.
+
+    Unanimous ratings are never flagged (they span nothing and straddle nothing).
 
 Across the panel
     The recommendation tally (every option, in scale order), whether votes fall on both
     sides of hire / no hire, who voted the most negative option, skills nobody assessed,
-    focus skills their interviewer left unassessed, ratings without evidence, and
-    Krippendorff's alpha (ordinal) over all skills, see :func:`panel_agreement`.
+    focus skills their interviewer left unassessed, ratings without evidence, and the
+    panel's agreement as a figure a lead can check: of the ``comparable`` skills (rated
+    at a level by two or more interviewers), how many were ``unanimous``.
+
+    There is no per-panel reliability coefficient: Krippendorff's alpha evaluates one
+    variable at a time, and one candidate's skills are different variables. Alpha is
+    computed per skill across panels by ``rubric.calibration``, with :func:`ordinal_alpha`.
 
 Input contract: every interviewer appears at most once in the panel and rates each skill
 at most once (``ValueError`` otherwise: counting such input twice would be silently
@@ -61,7 +79,6 @@ __all__ = [
     "ALPHA_TENTATIVE",
     "NOT_ENOUGH_DATA",
     "ordinal_alpha",
-    "panel_agreement",
     "panel_consensus",
 ]
 
@@ -125,56 +142,33 @@ def panel_consensus(
         ),
         unassessed=tuple(s.skill_id for s in skills if not s.ratings),
         focus_gaps=focus_gaps,
-        agreement=_agreement(rubric, panelists),
         without_evidence=sum(s.without_evidence for s in skills),
+        comparable=sum(1 for s in skills if len(s.ratings) >= 2),
+        unanimous=sum(1 for s in skills if len(s.ratings) >= 2 and len(s.counts) == 1),
     )
-
-
-def panel_agreement(rubric: Rubric, panel: Sequence[PanelistInput]) -> Agreement:
-    """Krippendorff's alpha (ordinal) of the panel's ratings, with its reading.
-
-    Coders are the interviewers, units the rubric's skills, values the level indexes;
-    "Not assessed" and unanswered skills are missing values. The value domain is every
-    level of the rubric, so alpha is taken on the rubric's whole ordinal scale (for the
-    ordinal metric unused levels add no distance, so this only pins the scale).
-
-    Alpha is ``1 - D_o / D_e`` over *pairable* values (those of units rated by at least two
-    coders). It is undefined, reported as ``alpha=None`` with the reading "not enough
-    data", when:
-
-    * fewer than two interviewers rated any skill, or no skill has two ratings: there is
-      nothing to pair (the ``krippendorff`` package raises ``ValueError`` here);
-    * every pairable value is the same level. Then the expected disagreement ``D_e`` is 0
-      as well as the observed one, and alpha is 0/0: the data have no variation, so they
-      cannot show whether the interviewers tell levels apart (agreeing because everyone
-      is "Senior" everywhere is not evidence of a reliable scale). The package, given the
-      full value domain, returns ``nan`` with a ``RuntimeWarning`` in this case (without
-      the domain it raises "There has to be more than one value in the domain."); it is
-      detected before calling it. Reporting 1.0 ("reliable") would overstate it, and the
-      per-skill figures already show the unanimity.
-
-    Otherwise alpha is defined, can be negative (systematic disagreement), and is exactly
-    1.0 for perfect agreement. Readings follow Krippendorff (2004, Content Analysis, 2nd
-    ed., p. 241): "reliable" from .800, "tentative" from .667, "weak" below.
-    """
-    return _agreement(rubric, _normalise(rubric, panel))
-
-
-def _agreement(rubric: Rubric, panel: Sequence[_Panelist]) -> Agreement:
-    panelists = [p for p in panel if any(v is not None for v in p.levels.values())]
-    if len(panelists) < 2:
-        return Agreement(alpha=None, reading=NOT_ENOUGH_DATA)
-    skill_ids = [skill.id for skill in rubric.skills]
-    rows = [[_as_value(p.levels.get(skill_id)) for skill_id in skill_ids] for p in panelists]
-    return ordinal_alpha(np.array(rows, dtype=np.float64), len(rubric.levels))
 
 
 def ordinal_alpha(data: np.ndarray, n_levels: int) -> Agreement:
     """Krippendorff's alpha (ordinal) of a coders x units matrix of level indexes.
 
-    ``nan`` marks a missing value. Undefined (``alpha=None``, "not enough data") when no
-    unit has two values or every pairable value is the same level; see
-    :func:`panel_agreement` for why.
+    ``nan`` marks a missing value; the value domain is every level index of the scale
+    (for the ordinal metric unused levels add no distance, so this only pins the scale).
+    Alpha is ``1 - D_o / D_e`` over *pairable* values (those of units rated by at least
+    two coders). It is undefined, reported as ``alpha=None`` with the reading "not enough
+    data", when:
+
+    * there are fewer than two coders, or no unit has two values: there is nothing to
+      pair (the ``krippendorff`` package raises ``ValueError`` here);
+    * every pairable value is the same level. Then the expected disagreement ``D_e`` is 0
+      as well as the observed one, and alpha is 0/0: the data have no variation, so they
+      cannot show whether the coders tell levels apart. The package, given the full value
+      domain, returns ``nan`` with a ``RuntimeWarning`` in this case (without the domain
+      it raises "There has to be more than one value in the domain."); it is detected
+      before calling it. Reporting 1.0 ("reliable") would overstate it.
+
+    Otherwise alpha is defined, can be negative (systematic disagreement), and is exactly
+    1.0 for perfect agreement. Readings follow Krippendorff (2004, Content Analysis, 2nd
+    ed., p. 241): "reliable" from .800, "tentative" from .667, "weak" below.
     """
     if data.ndim != 2 or data.shape[0] < 2:
         return Agreement(alpha=None, reading=NOT_ENOUGH_DATA)
@@ -206,10 +200,6 @@ def _reading(alpha: float) -> str:
     if alpha >= ALPHA_TENTATIVE:
         return "tentative"
     return "weak"
-
-
-def _as_value(index: int | None) -> float:
-    return math.nan if index is None else float(index)
 
 
 def _normalise(rubric: Rubric, panel: Sequence[PanelistInput]) -> list[_Panelist]:
@@ -270,66 +260,75 @@ def _skill_consensus(
             without_evidence += 1
 
     levels = rubric.levels
-    rated = tuple((interviewer, levels[index].id) for interviewer, index in ratings)
-    if not ratings:
-        return SkillConsensus(
-            skill_id=skill_id,
-            ratings=rated,
-            not_assessed_by=tuple(not_assessed_by),
-            consensus_low=None,
-            consensus_high=None,
-            consensus_label="",
-            range_steps=0,
-            ad=None,
-            ad_acceptable=None,
-            verdict=None,
-            needs_discussion=False,
-            reasons=(),
-            without_evidence=without_evidence,
-        )
-
     xs = sorted(index for _, index in ratings)
-    n = len(xs)
-    low, high = xs[(n - 1) // 2], xs[n // 2]
-    # Everything is done on twice the median, an integer, so that the half-step medians of
-    # even panels compare exactly with the target and with Burke & Dunlap's c/6.
-    twice_median = low + high
-    twice_deviation = sum(abs(2 * x - twice_median) for x in xs)
-    range_steps = xs[-1] - xs[0]
-    if n >= 2:
-        ad: float | None = twice_deviation / (2 * n)
-        # AD <= c/6  <=>  twice_deviation / (2n) <= c/6  <=>  3 * twice_deviation <= n * c
-        ad_acceptable: bool | None = 3 * twice_deviation <= n * len(levels)
-    else:
-        ad, ad_acceptable = None, None
+    counts = tuple((levels[i].id, xs.count(i)) for i in sorted(set(xs)))
+    outcome = _outcome(rubric, xs, target_index)
+    return SkillConsensus(
+        skill_id=skill_id,
+        ratings=tuple((interviewer, levels[index].id) for interviewer, index in ratings),
+        not_assessed_by=tuple(not_assessed_by),
+        consensus=outcome.consensus,
+        split_low=outcome.split_low,
+        split_high=outcome.split_high,
+        consensus_label=outcome.label,
+        counts=counts,
+        range_steps=xs[-1] - xs[0] if xs else 0,
+        verdict=outcome.verdict,
+        needs_discussion=bool(outcome.reasons),
+        reasons=outcome.reasons,
+        without_evidence=without_evidence,
+    )
 
-    twice_target = 2 * target_index
-    if twice_median < twice_target:
-        verdict = Verdict.BELOW
-    elif twice_median == twice_target:
-        verdict = Verdict.MEETS
-    else:
-        verdict = Verdict.EXCEEDS
+
+@dataclass(frozen=True)
+class _Outcome:
+    consensus: str | None = None
+    split_low: str | None = None
+    split_high: str | None = None
+    label: str = ""
+    verdict: Verdict | None = None
+    reasons: tuple[str, ...] = ()
+
+
+def _outcome(rubric: Rubric, xs: Sequence[int], target_index: int) -> _Outcome:
+    """The verdict and the flag of sorted level indexes ``xs``; see the module docstring."""
+    if not xs:
+        return _Outcome()
+    levels = rubric.levels
+    n = len(xs)
+    lower_middle, upper_middle = xs[(n - 1) // 2], xs[n // 2]
+    straddles = xs[0] < target_index < xs[-1]
+    even_split = lower_middle != upper_middle  # only possible with an even number
 
     reasons: list[str] = []
-    if range_steps >= 2:
+    if xs[-1] - xs[0] >= 2:
         reasons.append(f"ratings span {levels[xs[0]].name} to {levels[xs[-1]].name}")
     if xs[0] < target_index <= xs[-1]:
         reasons.append(f"split around the target ({levels[target_index].name})")
 
-    label = levels[low].name if low == high else f"{levels[low].name}-{levels[high].name}"
-    return SkillConsensus(
-        skill_id=skill_id,
-        ratings=rated,
-        not_assessed_by=tuple(not_assessed_by),
-        consensus_low=levels[low].id,
-        consensus_high=levels[high].id,
-        consensus_label=label,
-        range_steps=range_steps,
-        ad=ad,
-        ad_acceptable=ad_acceptable,
+    if straddles or even_split:
+        low, high = (xs[0], xs[-1]) if straddles else (lower_middle, upper_middle)
+        if not straddles:
+            spread = ", ".join(f"{xs.count(i)} {levels[i].name}" for i in sorted(set(xs)))
+            reasons.append(f"the panel is split evenly: {spread}")
+        return _Outcome(
+            split_low=levels[low].id,
+            split_high=levels[high].id,
+            label=f"split {levels[low].name} / {levels[high].name}",
+            verdict=Verdict.SPLIT,
+            reasons=tuple(reasons),
+        )
+
+    median = lower_middle  # a level someone gave: the middle one, or two equal middles
+    if median < target_index:
+        verdict = Verdict.BELOW
+    elif median == target_index:
+        verdict = Verdict.MEETS
+    else:
+        verdict = Verdict.EXCEEDS
+    return _Outcome(
+        consensus=levels[median].id,
+        label=levels[median].name,
         verdict=verdict,
-        needs_discussion=bool(reasons),
         reasons=tuple(reasons),
-        without_evidence=without_evidence,
     )

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rubric import Rubric, UnknownIdError, load_builtin
-from rubric.consensus import NOT_ENOUGH_DATA, panel_agreement, panel_consensus
+from rubric.consensus import NOT_ENOUGH_DATA, ordinal_alpha, panel_consensus
 from rubric.consensus_types import (
     Agreement,
     FocusGap,
@@ -144,138 +144,144 @@ def package_alpha(matrix: Sequence[Sequence[int | None]], n_levels: int) -> floa
     )
 
 
-def panel_from_matrix(
-    rubric: Rubric, matrix: Sequence[Sequence[int | None]]
-) -> list[PanelistInput]:
-    """Coder i rates skill j with level matrix[i][j]; None: the skill is left unanswered."""
-    return [
-        person(
-            f"C{i}",
-            {rubric.skills[j].id: rubric.level_ids[v] for j, v in enumerate(row) if v is not None},
-        )
-        for i, row in enumerate(matrix)
-    ]
+# -- verdicts on hand examples (issue 14) ------------------------------------------------
 
 
-# -- consensus: the median -------------------------------------------------------------
-
-
-def test_odd_count_takes_the_middle_level() -> None:
-    s = one_skill("senior", "lead", "junior", "senior")
-    assert (s.consensus_low, s.consensus_high, s.consensus_label) == ("senior", "senior", "Senior")
-    assert s.ratings == (("U0", "lead"), ("U1", "junior"), ("U2", "senior"))
-
-
-def test_even_count_between_two_levels_names_both() -> None:
-    s = one_skill("senior", "lead", "senior")
-    assert (s.consensus_low, s.consensus_high, s.consensus_label) == (
-        "senior",
-        "lead",
-        "Senior-Lead",
-    )
-
-
-def test_even_count_with_equal_middle_values_is_one_level() -> None:
-    s = one_skill("senior", "junior", "senior", "senior", "lead")
-    assert (s.consensus_low, s.consensus_high, s.consensus_label) == ("senior", "senior", "Senior")
-
-
-def test_median_between_non_adjacent_levels() -> None:
-    # [0, 0, 2, 2]: the median is index 1.0, halfway between Junior and Lead.
+def test_two_junior_two_lead_against_senior_is_split_not_meets() -> None:
     s = one_skill("senior", "junior", "junior", "lead", "lead")
-    assert (s.consensus_low, s.consensus_high, s.consensus_label) == (
-        "junior",
-        "lead",
-        "Junior-Lead",
+    assert s.verdict is Verdict.SPLIT
+    assert (s.consensus, s.consensus_label) == (None, "split Junior / Lead")
+    assert (s.split_low, s.split_high) == ("junior", "lead")
+    assert s.counts == (("junior", 2), ("lead", 2))
+    assert s.range_steps == 2
+    assert s.needs_discussion
+    assert s.reasons == ("ratings span Junior to Lead", "split around the target (Senior)")
+
+
+def test_junior_and_lead_is_split() -> None:
+    s = one_skill("senior", "lead", "junior")
+    assert (s.verdict, s.consensus, s.consensus_label) == (
+        Verdict.SPLIT,
+        None,
+        "split Junior / Lead",
     )
-    assert s.verdict is Verdict.MEETS
+    assert s.counts == (("junior", 1), ("lead", 1))
+    assert s.needs_discussion
 
 
-def test_single_rating() -> None:
-    s = one_skill("senior", "lead")
-    assert (s.consensus_low, s.consensus_high, s.consensus_label) == ("lead", "lead", "Lead")
-    assert (s.range_steps, s.ad, s.ad_acceptable) == (0, None, None)
-    assert s.verdict is Verdict.EXCEEDS
-    assert not s.needs_discussion
+def test_three_senior_one_lead_meets_senior() -> None:
+    s = one_skill("senior", "senior", "lead", "senior", "senior")
+    assert (s.verdict, s.consensus, s.consensus_label) == (Verdict.MEETS, "senior", "Senior")
+    assert (s.split_low, s.split_high) == (None, None)
+    assert s.counts == (("senior", 3), ("lead", 1))
+    assert s.range_steps == 1
+    assert (s.needs_discussion, s.reasons) == (False, ())
 
 
-def test_nobody_assessed() -> None:
-    s = one_skill("senior", None, None)
+def test_even_split_below_the_target_is_split_not_below() -> None:
+    # Junior, Senior against Lead: both below the target, but the median is between two
+    # levels nobody gave as the panel's, so no level and no "below" is claimed.
+    s = one_skill("lead", "junior", "senior")
+    assert (s.verdict, s.consensus, s.consensus_label) == (
+        Verdict.SPLIT,
+        None,
+        "split Junior / Senior",
+    )
+    assert (s.split_low, s.split_high) == ("junior", "senior")
+    assert s.needs_discussion
+    assert s.reasons == ("the panel is split evenly: 1 Junior, 1 Senior",)
+
+
+def test_even_split_names_the_two_middle_levels() -> None:
+    s = one_skill("lead", "junior", "junior", "senior", "senior")
+    assert s.consensus_label == "split Junior / Senior"
+    assert s.reasons == ("the panel is split evenly: 2 Junior, 2 Senior",)
+    four = make_rubric(4, 1)
+    s = one_skill("l3", "l0", "l1", "l2", "l2", "l2", "l1", rubric=four)  # [0,1,1,2,2,2]
+    assert (s.verdict, s.consensus_label) == (Verdict.SPLIT, "split L1 / L2")
+    assert s.reasons == ("ratings span L0 to L2", "the panel is split evenly: 1 L0, 2 L1, 3 L2")
+
+
+def test_even_count_with_equal_middle_values_is_that_level() -> None:
+    s = one_skill("senior", "junior", "senior", "senior", "lead")
+    # Junior and Lead straddle Senior: a split, even though the middle is Senior.
+    assert (s.verdict, s.consensus_label) == (Verdict.SPLIT, "split Junior / Lead")
+    s = one_skill("junior", "junior", "senior", "senior", "lead")
+    assert (s.verdict, s.consensus, s.consensus_label) == (Verdict.EXCEEDS, "senior", "Senior")
+    assert s.reasons == ("ratings span Junior to Lead",)
+
+
+def test_straddle_of_three_levels_is_split_lowest_highest() -> None:
+    s = one_skill("senior", "lead", "junior", "senior")
+    assert (s.verdict, s.consensus, s.consensus_label) == (
+        Verdict.SPLIT,
+        None,
+        "split Junior / Lead",
+    )
+    assert s.counts == (("junior", 1), ("senior", 1), ("lead", 1))
+    assert s.ratings == (("U0", "lead"), ("U1", "junior"), ("U2", "senior"))
+    assert s.reasons == ("ratings span Junior to Lead", "split around the target (Senior)")
+
+
+def test_straddle_on_a_wider_scale_names_the_extremes() -> None:
+    five = make_rubric(5, 1)
+    s = one_skill("l2", "l1", "l2", "l2", "l4", rubric=five)
+    assert (s.verdict, s.consensus_label) == (Verdict.SPLIT, "split L1 / L4")
+    assert (s.split_low, s.split_high) == ("l1", "l4")
+
+
+@pytest.mark.parametrize(
+    ("level", "target", "verdict"),
+    [
+        ("senior", "senior", Verdict.MEETS),
+        ("junior", "senior", Verdict.BELOW),
+        ("lead", "senior", Verdict.EXCEEDS),
+        ("lead", "lead", Verdict.MEETS),
+    ],
+)
+def test_one_rater_gives_their_level(level: str, target: str, verdict: Verdict) -> None:
+    s = one_skill(target, level)
+    assert (s.consensus, s.consensus_label, s.verdict) == (level, MLE.level(level).name, verdict)
+    assert s.counts == ((level, 1),)
+    assert (s.range_steps, s.needs_discussion) == (0, False)
+
+
+def test_all_not_assessed_has_no_verdict() -> None:
+    panel = [*rated(FUND, None, None), person("U9", {LIBS: "senior"})]
+    result = panel_consensus(MLE, "senior", panel)
+    s = skill_of(result, FUND)
     assert s.ratings == ()
     assert s.not_assessed_by == ("U0", "U1")
-    assert (s.consensus_low, s.consensus_high, s.consensus_label) == (None, None, "")
-    assert (s.range_steps, s.ad, s.ad_acceptable, s.verdict) == (0, None, None, None)
+    assert (s.consensus, s.split_low, s.split_high, s.consensus_label) == (None, None, None, "")
+    assert (s.counts, s.range_steps, s.verdict) == ((), 0, None)
     assert (s.needs_discussion, s.reasons, s.without_evidence) == (False, (), 0)
+    assert FUND in result.unassessed
 
 
 def test_not_assessed_is_neither_a_rating_nor_a_level() -> None:
-    panel = [*rated(FUND, "lead", None, "senior"), person("U9", {LIBS: "junior"})]
+    panel = [*rated(FUND, "lead", None, "lead"), person("U9", {LIBS: "junior"})]
     s = skill_of(panel_consensus(MLE, "senior", panel), FUND)
-    assert s.ratings == (("U0", "lead"), ("U2", "senior"))
+    assert s.ratings == (("U0", "lead"), ("U2", "lead"))
     assert s.not_assessed_by == ("U1",)
-    assert s.consensus_label == "Senior-Lead"
-
-
-# -- spread: range and Burke's average deviation ---------------------------------------
+    assert (s.consensus_label, s.counts) == ("Lead", (("lead", 2),))
 
 
 @pytest.mark.parametrize(
-    ("levels", "range_steps", "ad", "acceptable"),
+    ("levels", "target", "verdict", "label"),
     [
-        # c = 3 levels: acceptable when AD <= 3/6 = 0.5.
-        (("senior", "senior"), 0, 0.0, True),
-        (("senior", "lead"), 1, 0.5, True),  # median 1.5: |1 - 1.5| + |2 - 1.5| = 1, / 2
-        (("junior", "lead"), 2, 1.0, False),  # median 1.0
-        (("junior", "junior", "lead", "lead"), 2, 1.0, False),  # median 1.0: (1+1+1+1) / 4
-        (("junior", "senior", "lead"), 2, 2 / 3, False),  # median 1: (1+0+1) / 3
-        (("junior", "senior", "senior", "lead"), 2, 0.5, True),  # median 1: (1+0+0+1) / 4
-        (("senior", "senior", "senior", "lead"), 1, 0.25, True),
-        (("junior", "senior", "lead", "lead"), 2, 0.75, False),  # median 1.5: (1.5+.5+.5+.5)/4
+        (("senior", "lead"), "senior", Verdict.SPLIT, "split Senior / Lead"),
+        (("senior", "lead"), "lead", Verdict.SPLIT, "split Senior / Lead"),
+        (("senior", "lead", "lead"), "senior", Verdict.EXCEEDS, "Lead"),
+        (("senior", "lead", "lead"), "lead", Verdict.MEETS, "Lead"),
+        (("junior", "senior", "senior"), "lead", Verdict.BELOW, "Senior"),
+        (("junior", "junior", "senior"), "senior", Verdict.BELOW, "Junior"),
+        (("junior", "senior", "lead"), "lead", Verdict.BELOW, "Senior"),
+        (("junior", "senior", "lead"), "junior", Verdict.EXCEEDS, "Senior"),
     ],
 )
-def test_range_and_average_deviation(
-    levels: tuple[str, ...], range_steps: int, ad: float, acceptable: bool
-) -> None:
-    s = one_skill("senior", *levels)
-    assert s.range_steps == range_steps
-    assert s.ad == ad
-    assert s.ad_acceptable is acceptable
-
-
-def test_c_over_6_scales_with_the_number_of_levels() -> None:
-    # Six levels: c/6 = 1.0, so ratings a level apart either side of the median pass.
-    six = make_rubric(6, 1)
-    s = one_skill("l2", "l1", "l3", rubric=six)
-    assert (s.ad, s.ad_acceptable) == (1.0, True)
-    s = one_skill("l2", "l0", "l3", rubric=six)
-    assert (s.ad, s.ad_acceptable) == (1.5, False)
-    # Five levels: c/6 = 0.8333..., and AD = 5/6 on the boundary is acceptable
-    # ([0, 1, 2, 2, 2, 4], median 2: 2+1+0+0+0+2 = 5 over 6 ratings).
-    five = make_rubric(5, 1)
-    s = one_skill("l2", "l0", "l1", "l2", "l2", "l2", "l4", rubric=five)
-    assert s.ad == 5 / 6
-    assert s.ad_acceptable is True
-
-
-# -- verdict against the target ----------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("levels", "target", "verdict"),
-    [
-        (("senior",), "senior", Verdict.MEETS),
-        (("junior",), "senior", Verdict.BELOW),
-        (("lead",), "senior", Verdict.EXCEEDS),
-        (("senior", "lead"), "senior", Verdict.EXCEEDS),  # Senior-Lead vs Senior
-        (("senior", "lead"), "lead", Verdict.BELOW),  # Senior-Lead vs Lead
-        (("junior", "senior"), "junior", Verdict.EXCEEDS),
-        (("junior", "senior"), "senior", Verdict.BELOW),
-        (("junior", "lead"), "senior", Verdict.MEETS),
-        (("junior", "senior", "lead"), "lead", Verdict.BELOW),
-    ],
-)
-def test_verdict(levels: tuple[str, ...], target: str, verdict: Verdict) -> None:
-    assert one_skill(target, *levels).verdict is verdict
+def test_verdict(levels: tuple[str, ...], target: str, verdict: Verdict, label: str) -> None:
+    s = one_skill(target, *levels)
+    assert (s.verdict, s.consensus_label) == (verdict, label)
 
 
 def test_unknown_target_level_is_an_error() -> None:
@@ -286,29 +292,27 @@ def test_unknown_target_level_is_an_error() -> None:
 # -- needs discussion ----------------------------------------------------------------------
 
 
-def test_wide_range_and_straddle_give_both_reasons_in_order() -> None:
-    s = one_skill("senior", "lead", "junior", "senior")
-    assert s.needs_discussion
-    assert s.reasons == ("ratings span Junior to Lead", "split around the target (Senior)")
-
-
 def test_adjacent_ratings_split_around_the_target() -> None:
-    s = one_skill("senior", "junior", "senior")
+    # One below the target and one at it: flagged, though the median is a level given.
+    s = one_skill("senior", "junior", "senior", "senior")
+    assert (s.verdict, s.consensus_label) == (Verdict.MEETS, "Senior")
     assert s.reasons == ("split around the target (Senior)",)
     s = one_skill("lead", "lead", "senior", "lead")
     assert s.reasons == ("split around the target (Lead)",)
+    assert s.verdict is Verdict.MEETS
 
 
 def test_adjacent_ratings_on_one_side_of_the_target_are_not_flagged() -> None:
-    assert not one_skill("senior", "senior", "lead").needs_discussion  # all at or above
-    assert not one_skill("lead", "junior", "senior").needs_discussion  # all below
-    assert not one_skill("junior", "senior", "lead").needs_discussion
+    assert not one_skill("senior", "senior", "lead", "lead").needs_discussion  # at or above
+    assert not one_skill("lead", "junior", "senior", "senior").needs_discussion  # all below
+    assert not one_skill("junior", "senior", "lead", "senior").needs_discussion
 
 
 def test_range_alone_flags() -> None:
     four = make_rubric(4, 1)
-    s = one_skill("l0", "l1", "l3", rubric=four)
+    s = one_skill("l0", "l1", "l3", "l3", rubric=four)
     assert s.reasons == ("ratings span L1 to L3",)
+    assert (s.verdict, s.consensus_label) == (Verdict.EXCEEDS, "L3")
     assert s.needs_discussion
 
 
@@ -317,6 +321,8 @@ def test_unanimous_is_never_flagged() -> None:
         for level in MLE.level_ids:
             s = one_skill(target, level, level, level)
             assert (s.needs_discussion, s.reasons) == (False, ())
+            assert s.verdict is not Verdict.SPLIT
+            assert s.consensus == level
 
 
 def test_panel_lists_the_skills_that_need_discussion() -> None:
@@ -326,6 +332,27 @@ def test_panel_lists_the_skills_that_need_discussion() -> None:
     ]
     result = panel_consensus(MLE, "senior", panel)
     assert [s.skill_id for s in result.needs_discussion] == [FUND]
+
+
+# -- agreement a lead can check: comparable and unanimous skills ----------------------------
+
+
+def test_comparable_and_unanimous_skills() -> None:
+    panel = [
+        person("A", {FUND: "senior", LIBS: "lead", "agile": "junior", "learning": None}),
+        person("B", {FUND: "senior", LIBS: "senior", "agile": None, "learning": "lead"}),
+        person("C", {FUND: "senior", "learning": "lead"}),
+    ]
+    result = panel_consensus(MLE, "senior", panel)
+    # FUND (3 x Senior), LIBS (Lead, Senior) and learning (2 x Lead) have two level
+    # ratings; agile has one ("Not assessed" is not a rating).
+    assert (result.comparable, result.unanimous) == (3, 2)
+
+
+def test_nothing_comparable() -> None:
+    panel = [person("A", {FUND: "senior"}), person("B", {LIBS: "lead", FUND: None})]
+    result = panel_consensus(MLE, "senior", panel)
+    assert (result.comparable, result.unanimous) == (0, 0)
 
 
 # -- evidence -------------------------------------------------------------------------------
@@ -423,7 +450,7 @@ def test_everything_empty() -> None:
     assert len(result.skills) == len(MLE_SKILLS)
     assert result.unassessed == tuple(MLE_SKILLS)
     assert (result.focus_gaps, result.strong_no, result.split_decision) == ((), (), False)
-    assert result.agreement == Agreement(alpha=None, reading=NOT_ENOUGH_DATA)
+    assert (result.comparable, result.unanimous) == (0, 0)
     assert result.without_evidence == 0
     assert result.needs_discussion == ()
 
@@ -460,31 +487,28 @@ def test_a_skill_rated_twice_is_an_error() -> None:
         panel_consensus(MLE, "senior", [twice])
 
 
-# -- agreement: Krippendorff's alpha ------------------------------------------------------------
+# -- Krippendorff's alpha (for calibration, per skill across panels) ------------------------
+
+
+def as_data(matrix: Sequence[Sequence[int | None]]) -> np.ndarray:
+    return np.array([[np.nan if v is None else float(v) for v in row] for row in matrix])
 
 
 def test_alpha_matches_the_package_on_a_hand_built_matrix() -> None:
-    # Coders A, B, C over the first five MLE skills; C did not assess the fifth one.
-    first5 = MLE_SKILLS[:5]
-    panel = [
-        person("B", dict(zip(first5, ["junior", "lead", "senior", "senior", "lead"], strict=True))),
-        person("A", dict(zip(first5, ["junior", "lead", "junior", "senior", "lead"], strict=True))),
-        person("C", dict(zip(first5, ["junior", "senior", "junior", "lead", None], strict=True))),
-    ]
-    matrix: list[list[int | None]] = [  # rows A, B, C
+    # Coders A, B, C over five units; C did not rate the fifth one.
+    matrix: list[list[int | None]] = [
         [0, 2, 0, 1, 2],
         [0, 2, 1, 1, 2],
         [0, 1, 0, 2, None],
     ]
-    data = np.array(
-        [[np.nan if v is None else float(v) for v in row] + [np.nan] * 11 for row in matrix]
-    )
     expected = float(
         krippendorff.alpha(
-            reliability_data=data, value_domain=[0.0, 1.0, 2.0], level_of_measurement="ordinal"
+            reliability_data=as_data(matrix),
+            value_domain=[0.0, 1.0, 2.0],
+            level_of_measurement="ordinal",
         )
     )
-    agreement = panel_consensus(MLE, "senior", panel).agreement
+    agreement = ordinal_alpha(as_data(matrix), 3)
     assert agreement.alpha == expected
     assert agreement.alpha == pytest.approx(float(reference_ordinal_alpha(matrix)), abs=1e-12)
     assert 0.667 <= expected < 0.8
@@ -501,8 +525,7 @@ def test_alpha_krippendorffs_ordinal_textbook_example() -> None:
         [1, 2, 3, 3, 2, 4, 4, 1, 2, 5, 1, None],
     ]
     as_indexes = [[None if v is None else v - 1 for v in row] for row in matrix]
-    rubric = make_rubric(5, 12)
-    agreement = panel_consensus(rubric, "l2", panel_from_matrix(rubric, as_indexes)).agreement
+    agreement = ordinal_alpha(as_data(as_indexes), 5)
     assert agreement.alpha is not None
     assert round(agreement.alpha, 3) == 0.815
     assert agreement.alpha == pytest.approx(float(reference_ordinal_alpha(as_indexes)), abs=1e-12)
@@ -512,13 +535,12 @@ def test_alpha_krippendorffs_ordinal_textbook_example() -> None:
 def test_alpha_hand_computed_systematic_disagreement() -> None:
     # Two units, two coders who swap Junior and Senior: o_01 = o_10 = 2, n_0 = n_1 = 2,
     # ordinal delta^2 = (4 - 2)^2 = 4, e_01 = e_10 = 4/3, alpha = 1 - 4*16/(4*32/3) = -0.5.
-    panel = panel_from_matrix(MLE, [[0, 1], [1, 0]])
-    assert panel_consensus(MLE, "senior", panel).agreement == Agreement(-0.5, "weak")
+    assert ordinal_alpha(as_data([[0, 1], [1, 0]]), 3) == Agreement(-0.5, "weak")
 
 
 def test_perfect_agreement_with_more_than_one_value_is_one() -> None:
-    panel = panel_from_matrix(MLE, [[0, 1, 2, None], [0, 1, 2, 1], [None, 1, 2, None]])
-    assert panel_consensus(MLE, "senior", panel).agreement == Agreement(1.0, "reliable")
+    data = as_data([[0, 1, 2, None], [0, 1, 2, 1], [None, 1, 2, None]])
+    assert ordinal_alpha(data, 3) == Agreement(1.0, "reliable")
 
 
 @pytest.mark.parametrize(
@@ -532,8 +554,7 @@ def test_perfect_agreement_with_more_than_one_value_is_one() -> None:
     ],
 )
 def test_alpha_not_enough_data(matrix: list[list[int | None]]) -> None:
-    panel = panel_from_matrix(MLE, matrix)
-    assert panel_consensus(MLE, "senior", panel).agreement == Agreement(None, NOT_ENOUGH_DATA)
+    assert ordinal_alpha(as_data(matrix), 3) == Agreement(None, NOT_ENOUGH_DATA)
 
 
 def test_every_value_the_same_is_0_over_0_in_the_package() -> None:
@@ -547,19 +568,6 @@ def test_every_value_the_same_is_0_over_0_in_the_package() -> None:
     # ... and without it the domain is a single value, which it refuses.
     with pytest.raises(ValueError, match="more than one value in the domain"):
         krippendorff.alpha(reliability_data=np.ones((2, 3)), level_of_measurement="ordinal")
-
-
-def test_interviewers_who_assessed_nothing_are_not_coders() -> None:
-    panel = [
-        person("A", {FUND: "senior", LIBS: "lead"}),
-        person("B", {FUND: None, LIBS: None}),
-    ]
-    assert panel_consensus(MLE, "senior", panel).agreement == Agreement(None, NOT_ENOUGH_DATA)
-
-
-def test_panel_agreement_alone_equals_the_consensus_agreement() -> None:
-    panel = panel_from_matrix(MLE, [[0, 1, 2, 2], [0, 2, 2, 1], [1, 1, 2, None]])
-    assert panel_agreement(MLE, panel) == panel_consensus(MLE, "lead", panel).agreement
 
 
 # -- properties ----------------------------------------------------------------------------------
@@ -614,26 +622,36 @@ def test_reordering_interviewers_changes_nothing(
 
 @PROPERTY
 @given(case=cases())
-def test_spread_is_non_negative_and_matches_a_plain_median(
+def test_consensus_is_a_level_someone_gave_or_the_verdict_is_split(
     case: tuple[Rubric, str, list[PanelistInput]],
 ) -> None:
     rubric, target, panel = case
+    target_index = rubric.level_index(target)
     result = panel_consensus(rubric, target, panel)
-    c = len(rubric.levels)
     for s in result.skills:
-        assert s.range_steps >= 0
-        xs = [rubric.level_index(level) for _, level in s.ratings]
+        given_levels = {level for _, level in s.ratings}
+        xs = sorted(rubric.level_index(level) for _, level in s.ratings)
         assert [i for i, _ in s.ratings] == sorted(i for i, _ in s.ratings)
-        if len(xs) < 2:
-            assert (s.ad, s.ad_acceptable, s.range_steps) == (None, None, 0)
+        assert s.counts == tuple(
+            (lid, sum(1 for _, level in s.ratings if level == lid))
+            for lid in rubric.level_ids
+            if lid in given_levels
+        )
+        if not xs:
+            assert (s.verdict, s.consensus, s.consensus_label, s.range_steps) == (None, None, "", 0)
             continue
+        assert s.range_steps == xs[-1] - xs[0]
+        if s.verdict is Verdict.SPLIT:
+            assert s.consensus is None and s.needs_discussion
+            assert {s.split_low, s.split_high} <= given_levels
+            assert s.split_low != s.split_high
+            assert s.consensus_label.startswith("split ")
+            continue
+        assert s.consensus in given_levels
+        assert s.consensus_label == rubric.level(s.consensus).name
+        # Not split: the plain median is that level, compared with the target.
         median = statistics.median(xs)
-        assert s.ad is not None and s.ad >= 0
-        assert s.ad == pytest.approx(statistics.fmean(abs(x - median) for x in xs))
-        assert s.ad <= s.range_steps
-        assert s.ad_acceptable is (Fraction(s.ad) <= Fraction(c, 6))
-        assert s.range_steps == max(xs) - min(xs)
-        target_index = rubric.level_index(target)
+        assert median == rubric.level_index(s.consensus)
         expected = (
             Verdict.BELOW
             if median < target_index
@@ -642,6 +660,48 @@ def test_spread_is_non_negative_and_matches_a_plain_median(
             else Verdict.EXCEEDS
         )
         assert s.verdict is expected
+
+
+@PROPERTY
+@given(case=cases())
+def test_a_straddle_is_never_meets_above_or_below(
+    case: tuple[Rubric, str, list[PanelistInput]],
+) -> None:
+    rubric, target, panel = case
+    target_index = rubric.level_index(target)
+    for s in panel_consensus(rubric, target, panel).skills:
+        xs = [rubric.level_index(level) for _, level in s.ratings]
+        if xs and min(xs) < target_index < max(xs):
+            assert s.verdict is Verdict.SPLIT
+            assert (s.split_low, s.split_high) == (
+                rubric.level_ids[min(xs)],
+                rubric.level_ids[max(xs)],
+            )
+        if s.verdict is Verdict.MEETS:
+            assert not (min(xs) < target_index < max(xs))
+
+
+@PROPERTY
+@given(case=cases())
+def test_the_flag_rule(case: tuple[Rubric, str, list[PanelistInput]]) -> None:
+    rubric, target, panel = case
+    target_index = rubric.level_index(target)
+    result = panel_consensus(rubric, target, panel)
+    for s in result.skills:
+        xs = [rubric.level_index(level) for _, level in s.ratings]
+        expected = bool(xs) and (
+            max(xs) - min(xs) >= 2
+            or min(xs) < target_index <= max(xs)
+            or s.verdict is Verdict.SPLIT
+        )
+        assert s.needs_discussion is expected
+        assert bool(s.reasons) is expected
+        if xs and len(set(xs)) == 1:
+            assert not s.needs_discussion
+    assert result.comparable == sum(1 for s in result.skills if len(s.ratings) >= 2)
+    assert result.unanimous == sum(
+        1 for s in result.skills if len(s.ratings) >= 2 and len({lv for _, lv in s.ratings}) == 1
+    )
 
 
 @PROPERTY
@@ -663,7 +723,8 @@ def test_unanimous_ratings_are_never_flagged(
     ]
     s = skill_of(panel_consensus(rubric, target, unanimous), skill)
     assert (s.needs_discussion, s.reasons, s.range_steps) == (False, (), 0)
-    assert s.ad in (None, 0.0)
+    if s.ratings:
+        assert (s.consensus, s.counts) == (level, ((level, len(s.ratings)),))
 
 
 @PROPERTY
@@ -694,21 +755,22 @@ def test_a_rating_two_steps_from_all_others_always_flags(data: st.DataObject) ->
     assert after.reasons[0].startswith("ratings span ")
 
 
+@st.composite
+def matrices(draw: st.DrawFn) -> tuple[list[list[int | None]], int]:
+    n_levels = draw(st.integers(2, 5))
+    units = draw(st.integers(1, 8))
+    value = st.one_of(st.none(), st.integers(0, n_levels - 1))
+    rows = draw(st.lists(st.lists(value, min_size=units, max_size=units), max_size=6))
+    return rows, n_levels
+
+
 @PROPERTY
-@given(case=cases())
+@given(case=matrices())
 def test_alpha_agrees_with_the_package_and_the_textbook_formula(
-    case: tuple[Rubric, str, list[PanelistInput]],
+    case: tuple[list[list[int | None]], int],
 ) -> None:
-    rubric, target, panel = case
-    agreement = panel_consensus(rubric, target, panel).agreement
-    matrix: list[list[int | None]] = []
-    for p in sorted(panel, key=lambda p: p.interviewer):
-        given_levels: dict[str, int | None] = {
-            r.skill_id: None if r.level is None else rubric.level_index(r.level) for r in p.ratings
-        }
-        row = [given_levels.get(s.id) for s in rubric.skills]
-        if any(v is not None for v in row):
-            matrix.append(row)
+    matrix, n_levels = case
+    agreement = ordinal_alpha(as_data(matrix), n_levels)
     pairable = {
         v
         for unit in zip(*matrix, strict=True)
@@ -719,7 +781,7 @@ def test_alpha_agrees_with_the_package_and_the_textbook_formula(
     if len(matrix) < 2 or len(pairable) < 2:
         assert agreement == Agreement(None, NOT_ENOUGH_DATA)
         return
-    assert agreement.alpha == package_alpha(matrix, len(rubric.levels))
+    assert agreement.alpha == package_alpha(matrix, n_levels)
     assert agreement.alpha == pytest.approx(float(reference_ordinal_alpha(matrix)), abs=1e-9)
     assert agreement.reading == (
         "reliable"
@@ -771,7 +833,7 @@ def test_deterministic_across_runs() -> None:
         outputs.add(done.stdout)
     assert len(outputs) == 1
     (output,) = outputs
-    assert "alpha=" in output and "needs_discussion=True" in output
+    assert "verdict=<Verdict.SPLIT" in output and "needs_discussion=True" in output
 
 
 def test_full_mle_example() -> None:
@@ -793,12 +855,12 @@ def test_full_mle_example() -> None:
         skill_id=FUND,
         ratings=(("U1", "junior"), ("U2", "senior"), ("U3", "senior")),
         not_assessed_by=(),
-        consensus_low="senior",
-        consensus_high="senior",
+        consensus="senior",
+        split_low=None,
+        split_high=None,
         consensus_label="Senior",
+        counts=(("junior", 1), ("senior", 2)),
         range_steps=1,
-        ad=1 / 3,
-        ad_acceptable=True,
         verdict=Verdict.MEETS,
         needs_discussion=True,
         reasons=("split around the target (Senior)",),
@@ -819,4 +881,5 @@ def test_full_mle_example() -> None:
     assert result.strong_no == ()
     assert result.without_evidence == 1
     assert "system_design" in result.unassessed and FUND not in result.unassessed
-    assert result.agreement.alpha == package_alpha([[0, 1, 1], [1, 1, 1], [1, 2, None]], 3)
+    # FUND, LIBS and communication have two or more ratings; only communication is unanimous.
+    assert (result.comparable, result.unanimous) == (3, 1)

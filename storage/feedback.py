@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from rubric import Rubric, UnknownIdError
 from storage.audit import record_audit
 from storage.editing import EditLock, FeedbackRefused, RefusalReason, edit_lock
+from storage.feedback_history import record_version
 from storage.locking import lock_interview
 from storage.models import (
     PUBLIC_ID_SHAPE,
@@ -274,6 +275,17 @@ def submit_feedback(
         created=outcome == SubmitOutcome.CREATED,
         policy=policy,
         now=now,
+    )
+    # History after numbering: the version carries the change number the summary compares.
+    record_version(
+        session,
+        request.id,
+        seq=feedback.seq,
+        actor=user_id,
+        recommendation=recommendation,
+        notes=notes,
+        ratings=wanted,
+        at=now,
     )
     return outcome
 

@@ -21,6 +21,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     ValidationError,
     ValidationInfo,
@@ -69,6 +70,7 @@ EmailResolver = Callable[[str], str]
 class PanelMemberSpec:
     interviewer: str
     focus: tuple[str, ...]
+    shadow: bool = False  # a trainee: rates, shown apart, never counted
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,7 @@ class PanelRow(BaseModel):
 
     interviewer: Person
     focus: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]] = []
+    shadow: StrictBool = False
 
     @field_validator("focus", mode="before")
     @classmethod
@@ -356,14 +359,22 @@ def _csv_rows(text: str, name: str) -> list[_Row]:
 
 
 def _csv_panel(cell: str) -> list[dict[str, Any]]:
-    """``U1:skill+skill;U2:skill`` -> the YAML panel shape."""
+    """``U1:skill+skill;U2:skill;U3::shadow`` -> the YAML panel shape.
+
+    A third ``:``-separated part ``shadow`` marks a shadow interviewer; anything
+    else there is kept as given, so the row's validation names it.
+    """
     panel: list[dict[str, Any]] = []
     for member in cell.split(";"):
         if not member.strip():
             continue
-        interviewer, _, focus = member.partition(":")
+        interviewer, _, rest = member.partition(":")
+        focus, marked, flag = rest.partition(":")
         skills = [s.strip() for s in focus.split("+") if s.strip()]
-        panel.append({"interviewer": interviewer.strip(), "focus": skills})
+        entry: dict[str, Any] = {"interviewer": interviewer.strip(), "focus": skills}
+        if marked:
+            entry["shadow"] = True if flag.strip().lower() == "shadow" else flag.strip()
+        panel.append(entry)
     return panel
 
 
@@ -461,6 +472,13 @@ def _check_against_rubric(row: InterviewRow, registry: RubricRegistry) -> list[t
                 )
         if len(set(member.focus)) != len(member.focus):
             problems.append((("panel", i, "focus"), "a focus skill is listed twice"))
+    if row.panel and all(member.shadow for member in row.panel):
+        problems.append(
+            (
+                ("panel",),
+                "every interviewer is a shadow; at least one must not be (shadows never count)",
+            )
+        )
     if row.ends_at is not None and row.ends_at <= row.starts_at:
         problems.append((("ends_at",), "the interview ends before (or when) it starts"))
     if row.duration is not None and row.duration <= timedelta(0):
@@ -553,7 +571,9 @@ def _to_spec(
         hiring_channel=parsed.hiring_channel,
         recruiter=person(parsed.recruiter),
         hiring_lead=person(parsed.hiring_lead),
-        panel=tuple(PanelMemberSpec(person(m.interviewer), tuple(m.focus)) for m in parsed.panel),
+        panel=tuple(
+            PanelMemberSpec(person(m.interviewer), tuple(m.focus), m.shadow) for m in parsed.panel
+        ),
     )
 
 

@@ -189,9 +189,10 @@ def _update(
     if interview.rubric_id != spec.rubric_id:
         changed.append("rubric")
     current = [
-        (r.interviewer, list(r.focus_skills)) for r in sorted(interview.requests, key=_position)
+        (r.interviewer, list(r.focus_skills), r.shadow)
+        for r in sorted(interview.requests, key=_position)
     ]
-    wanted = [(m.interviewer, list(m.focus)) for m in spec.panel]
+    wanted = [(m.interviewer, list(m.focus), m.shadow) for m in spec.panel]
     panel_changed = current != wanted
     if panel_changed:
         changed.append("panel")
@@ -272,6 +273,7 @@ def _new_request(member: PanelMemberSpec, position: int, due: datetime | None) -
         interviewer=member.interviewer,
         focus_skills=list(member.focus),
         position=position,
+        shadow=member.shadow,
         state=RequestState.PENDING,
         next_action_at=due,
     )
@@ -297,6 +299,7 @@ def _sync_panel(
             continue
         request.focus_skills = list(member.focus)
         request.position = position
+        request.shadow = member.shadow
         if request.state == RequestState.PENDING:
             request.next_action_at = due
     removed = [who for who in by_member if who not in wanted]

@@ -88,7 +88,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from storage.audit import record_audit
@@ -103,8 +103,8 @@ from storage.models import (
     SummaryStep,
 )
 from storage.policy import FeedbackPolicy
-from storage.queries import LIVE_INTERVIEW_STATES, interview_view, rubrics_for_versions
-from storage.views import PanelistFeedback, RatingView, SummaryData
+from storage.queries import LIVE_INTERVIEW_STATES
+from storage.summary_data import changed_since_summary, load_summary_data, summary_for_viewer
 
 __all__ = [
     "SUMMARY_CHANNEL_ERRORS",
@@ -200,7 +200,7 @@ def _panel_counts(
 ) -> dict[int, tuple[int, int]]:
     """``(expected, submitted)`` per interview, in one query.
 
-    Expected: requests not declined. Submitted: those of them with feedback
+    Expected: requests not declined, shadows excepted. Submitted: those of them with feedback
     (given by change number ``given_by``, if set). Interviews without requests
     are absent: read them as ``(0, 0)``.
     """
@@ -220,6 +220,8 @@ def _panel_counts(
         .where(
             FeedbackRequest.interview_id.in_(ids),
             FeedbackRequest.state != RequestState.DECLINED,
+            # Shadows are never waited for: their feedback never counts.
+            FeedbackRequest.shadow.is_(False),
         )
         .group_by(FeedbackRequest.interview_id)
     )
@@ -429,121 +431,7 @@ def _move(
 
 
 # ---------------------------------------------------------------------------
-# Reading
-
-
-def load_summary_data(session: Session, interview_id: int) -> SummaryData:
-    """Everything the summary shows, read now, in two or three queries.
-
-    The rubric is the interview's pinned snapshot. Expected interviewers are the
-    panel's requests not declined, in panel order; ``feedback`` is theirs that
-    was submitted (ratings in rubric order), each marked ``late`` if first
-    given after the summary's message was posted; ``missing`` the rest.
-
-    Raises:
-        KeyError: no interview has this id.
-    """
-    interview = session.scalars(
-        sa.select(Interview)
-        .where(Interview.id == interview_id)
-        .options(
-            selectinload(Interview.requests)
-            .selectinload(FeedbackRequest.feedback)
-            .selectinload(Feedback.ratings)
-        )
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    if interview is None:
-        raise KeyError(f"no interview with id {interview_id}")
-    rubric = rubrics_for_versions(session, [interview.rubric_version_id])[
-        interview.rubric_version_id
-    ]
-    order = {skill.id: index for index, skill in enumerate(rubric.skills)}
-    posted_seq = interview.summary_posted_seq
-    panel = sorted(interview.requests, key=lambda r: (r.position, r.id))
-    expected = [r for r in panel if r.state != RequestState.DECLINED]
-    feedback: list[PanelistFeedback] = []
-    missing: list[str] = []
-    for request in expected:
-        given = request.feedback
-        if given is None:
-            missing.append(request.interviewer)
-            continue
-        ratings = sorted(given.ratings, key=lambda r: (order.get(r.skill_id, len(order)), r.id))
-        feedback.append(
-            PanelistFeedback(
-                interviewer=request.interviewer,
-                focus_skills=tuple(request.focus_skills),
-                recommendation=given.recommendation,
-                notes=given.notes,
-                ratings=tuple(
-                    RatingView(skill_id=r.skill_id, level=r.level, evidence=r.evidence)
-                    for r in ratings
-                ),
-                submitted_at=given.submitted_at,
-                updated_at=given.updated_at,
-                late=posted_seq is not None and given.first_seq > posted_seq,
-            )
-        )
-    return SummaryData(
-        interview=interview_view(interview),
-        rubric=rubric,
-        expected=tuple(r.interviewer for r in expected),
-        feedback=tuple(feedback),
-        missing=tuple(missing),
-        summary_channel=interview.summary_channel,
-        summary_ts=interview.summary_ts,
-    )
-
-
-def summary_for_viewer(session: Session, interview_id: int, *, user_id: str) -> SummaryData | None:
-    """The summary as it stands, for ``/interview summary``: its recruiter and hiring lead only.
-
-    Available at any time, before the deadline too, except to a recruiter or
-    hiring lead who also sits on the panel (and has not declined) while the
-    summary is not posted: seeing the others' feedback would break the panel's
-    independence. None for anyone else, and for an unknown interview (the two
-    are indistinguishable, so ids reveal nothing).
-    """
-    interview = session.get(Interview, interview_id)
-    if interview is None or user_id not in (interview.recruiter, interview.hiring_lead):
-        return None
-    if interview.summary_posted_at is None:
-        on_panel = session.scalar(
-            sa.select(
-                sa.exists().where(
-                    FeedbackRequest.interview_id == interview_id,
-                    FeedbackRequest.interviewer == user_id,
-                    FeedbackRequest.state != RequestState.DECLINED,
-                )
-            )
-        )
-        if on_panel:
-            return None
-    return load_summary_data(session, interview_id)
-
-
-def changed_since_summary(session: Session, interview_id: int) -> list[str]:
-    """Interviewers (panel order) whose feedback the posted message does not reflect yet.
-
-    Their feedback was first given or edited after the message's data was read
-    (``feedback.seq > summary_seq``): what an ``update`` says changed. Empty
-    while the summary is not posted.
-    """
-    return list(
-        session.scalars(
-            sa.select(FeedbackRequest.interviewer)
-            .join(Feedback, Feedback.request_id == FeedbackRequest.id)
-            .join(Interview, Interview.id == FeedbackRequest.interview_id)
-            .where(
-                FeedbackRequest.interview_id == interview_id,
-                FeedbackRequest.state != RequestState.DECLINED,
-                Interview.summary_seq.is_not(None),
-                Feedback.seq > Interview.summary_seq,
-            )
-            .order_by(FeedbackRequest.position, FeedbackRequest.id)
-        )
-    )
+# Recording helpers
 
 
 def _changed_after(session: Session, interview_id: int, after: int) -> bool:

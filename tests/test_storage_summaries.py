@@ -978,8 +978,8 @@ def test_0003_schedules_existing_summaries_and_downgrades(db_url: str) -> None:
         upgrade(engine, "0002")
         with engine.begin() as conn:
             _fill_0002(conn)
-        upgrade(engine, "0004")
-        assert current_revision(engine) == "0004"
+        upgrade(engine, "0006")
+        assert current_revision(engine) == "0006"
 
         factory = sessionmaker(bind=engine)
         with factory() as session:

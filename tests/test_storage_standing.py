@@ -235,3 +235,57 @@ def test_the_import_names_a_bad_shadow_value_and_a_panel_of_shadows_only(
         parse_import_file(path, registry=registry)
     [error] = [str(e) for e in caught.value.errors]
     assert "panel" in error and "at least one must not be" in error
+
+
+# ---------------------------------------------------------------------------
+# Calibration reads the same standing
+
+
+def test_calibration_leaves_out_feedback_after_the_summary_and_keeps_the_counted_edit(
+    session_factory: sessionmaker[Session],
+) -> None:
+    from storage.calibration import calibration_report
+
+    ddd = "U0DDD"
+    spec = _spec(END, panel=(AAA, BBB, CCC))
+    spec = spec.__class__(
+        **{**spec.__dict__, "panel": (*spec.panel, PanelMemberSpec(ddd, (), shadow=True))}
+    )
+    interview_id = _import(session_factory, spec, END)
+    give(session_factory, interview_id, AAA, policy=EDITABLE)
+    give(session_factory, interview_id, BBB, policy=EDITABLE)
+    give(session_factory, interview_id, ddd, ratings=ALL_LEAD, policy=EDITABLE)
+    post(session_factory, interview_id, DEADLINE)  # partial: CCC missing
+    after = DEADLINE + timedelta(hours=1)
+    give(session_factory, interview_id, CCC, ratings=ALL_LEAD, policy=EDITABLE, now=after)
+    # A second panel, complete and posted early; AAA then edits after reading it.
+    second = _import(
+        session_factory, _spec(END, panel=(AAA, BBB), external_id="gh-2", candidate="Bo"), END
+    )
+    give(session_factory, second, AAA, policy=EDITABLE)
+    give(session_factory, second, BBB, policy=EDITABLE)
+    assert claim(session_factory, END + timedelta(minutes=20))
+    post(session_factory, second, END + timedelta(minutes=30))
+    give(
+        session_factory,
+        second,
+        AAA,
+        ratings=ALL_JUNIOR,
+        policy=EDITABLE,
+        now=END + timedelta(hours=3),
+    )
+
+    with session_factory() as session:
+        [report] = calibration_report(
+            session, since=END - timedelta(days=1), until=after, min_ratings=1
+        )
+    calibration = report.calibration
+    assert calibration.interviewer(CCC) is None  # only feedback after the summary
+    aaa = calibration.interviewer(AAA)
+    assert aaa is not None and aaa.overall is not None
+    # The version from before the summary (all Senior, as BBB): no deviation at all.
+    assert aaa.overall.agreement == 1.0
+    assert abs(aaa.overall.mean) < 0.05
+    shadow = calibration.interviewer(ddd)
+    assert shadow is not None and shadow.overall is None and shadow.shadow is not None
+    assert shadow.shadow.mean > 0.5  # rated Lead against a Senior panel

@@ -112,7 +112,22 @@ def _panel_json(member: PanelRecord) -> dict[str, Any]:
         "reminders": member.reminders,
         "form_sent": member.form_sent,
         "last_error": member.last_error,
+        "shadow": member.shadow,
         "feedback": None if member.feedback is None else _feedback_json(member.feedback),
+        "history": [
+            {
+                "seq": v.seq,
+                "at": iso(v.at),
+                "actor": v.actor,
+                "recommendation": v.recommendation,
+                "notes": v.notes,
+                "ratings": [
+                    {"skill_id": r.skill_id, "level": r.level, "evidence": r.evidence}
+                    for r in v.ratings
+                ],
+            }
+            for v in member.history
+        ],
     }
 
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from rubric import Rubric
-from storage.models import AuditEvent, Feedback, FeedbackRequest, Interview
+from storage.models import AuditEvent, Feedback, FeedbackRequest, FeedbackVersion, Interview
 from storage.queries import rubrics_for_versions
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "InterviewRecord",
     "PanelRecord",
     "RatingRecord",
+    "VersionRecord",
     "interview_record",
 ]
 
@@ -48,6 +49,18 @@ class FeedbackRecord:
 
 
 @dataclass(frozen=True)
+class VersionRecord:
+    """One stored version of a feedback (its history: who changed what, when)."""
+
+    seq: int  # the interview's feedback change number
+    at: datetime
+    actor: str
+    recommendation: str | None
+    notes: str
+    ratings: tuple[RatingRecord, ...]
+
+
+@dataclass(frozen=True)
 class PanelRecord:
     """One panel member's feedback request and, if given, their feedback."""
 
@@ -59,6 +72,8 @@ class PanelRecord:
     form_sent: bool
     last_error: str | None  # the last Slack error that stopped a DM, if any
     feedback: FeedbackRecord | None
+    shadow: bool = False
+    history: tuple[VersionRecord, ...] = ()  # oldest first
 
 
 @dataclass(frozen=True)
@@ -114,6 +129,7 @@ def interview_record(session: Session, interview_id: int) -> InterviewRecord | N
         interview.rubric_version_id
     ]
     requests = sorted(interview.requests, key=lambda r: (r.position, r.id))
+    history = _history(session, [r.id for r in requests], rubric)
     return InterviewRecord(
         interview_id=interview.id,
         external_id=interview.external_id,
@@ -134,12 +150,39 @@ def interview_record(session: Session, interview_id: int) -> InterviewRecord | N
         summary_ts=interview.summary_ts,
         summary_posted_at=interview.summary_posted_at,
         summary_updated_at=interview.summary_updated_at,
-        panel=tuple(_panel_record(r, rubric) for r in requests),
+        panel=tuple(_panel_record(r, rubric, history.get(r.id, ())) for r in requests),
         audit=_audit_trail(session, interview.id, requests),
     )
 
 
-def _panel_record(request: FeedbackRequest, rubric: Rubric) -> PanelRecord:
+def _history(
+    session: Session, request_ids: list[int], rubric: Rubric
+) -> dict[int, tuple[VersionRecord, ...]]:
+    names = {skill.id: skill.name for skill in rubric.skills}
+    out: dict[int, list[VersionRecord]] = {}
+    for row in session.scalars(
+        sa.select(FeedbackVersion)
+        .where(FeedbackVersion.request_id.in_(request_ids))
+        .order_by(FeedbackVersion.request_id, FeedbackVersion.seq)
+    ):
+        ratings = tuple(
+            RatingRecord(
+                skill_id=str(item.get("skill_id")),
+                skill_name=names.get(str(item.get("skill_id")), str(item.get("skill_id"))),
+                level=item.get("level"),
+                evidence=str(item.get("evidence") or ""),
+            )
+            for item in row.ratings or ()
+            if isinstance(item, dict)
+        )
+        version = VersionRecord(row.seq, row.at, row.actor, row.recommendation, row.notes, ratings)
+        out.setdefault(row.request_id, []).append(version)
+    return {request_id: tuple(versions) for request_id, versions in out.items()}
+
+
+def _panel_record(
+    request: FeedbackRequest, rubric: Rubric, history: tuple[VersionRecord, ...]
+) -> PanelRecord:
     return PanelRecord(
         interviewer=request.interviewer,
         position=request.position,
@@ -149,6 +192,8 @@ def _panel_record(request: FeedbackRequest, rubric: Rubric) -> PanelRecord:
         form_sent=request.dm_ts is not None,
         last_error=request.last_error,
         feedback=None if request.feedback is None else _feedback_record(request.feedback, rubric),
+        shadow=request.shadow,
+        history=history,
     )
 
 

@@ -144,6 +144,16 @@ def test_json_export_holds_the_whole_record(
     assert ISO_UTC.fullmatch(interview["created_at"])
 
     aaa, bbb, ccc = doc["panel"]
+    # the feedback's history: one version so far, as submitted, by whom and when
+    [version] = aaa.pop("history")
+    assert (version["seq"], version["actor"], version["at"]) == (1, "U0AAA", "2027-03-01T11:30:05Z")
+    assert version["notes"] == NOTES
+    assert [(r["skill_id"], r["level"]) for r in version["ratings"]] == [
+        ("fundamentals", "senior"),
+        ("system_design", "lead"),
+        ("agile", None),
+    ]
+    assert (bbb.pop("history"), ccc.pop("history")) == ([], [])
     assert aaa == {
         "interviewer": "U0AAA",
         "position": 0,
@@ -152,6 +162,7 @@ def test_json_export_holds_the_whole_record(
         "reminders": 2,
         "form_sent": False,
         "last_error": None,
+        "shadow": False,
         "feedback": {
             "recommendation": "strong_yes",
             "notes": NOTES,
@@ -192,7 +203,7 @@ def test_json_export_holds_the_whole_record(
 
     # stable: a second export differs in its export time only
     _, again, _ = run(capsys, "export", "--interview", str(interview_id))  # json by default
-    assert json.loads(again) | {"exported_at": None} == doc | {"exported_at": None}
+    assert json.loads(again) | {"exported_at": None} == json.loads(out) | {"exported_at": None}
 
 
 def test_csv_export_has_a_row_per_rating_and_per_interviewer_without_feedback(

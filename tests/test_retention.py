@@ -27,6 +27,7 @@ from storage.models import (
     AuditEvent,
     Feedback,
     FeedbackDraft,
+    FeedbackVersion,
     FeedbackRequest,
     Interview,
     InterviewState,
@@ -125,6 +126,7 @@ def counts(factory: sessionmaker[Session]) -> dict[str, int]:
                 Feedback,
                 SkillRating,
                 FeedbackDraft,
+                FeedbackVersion,
                 AuditEvent,
             )
         }
@@ -172,6 +174,8 @@ def test_purge_deletes_old_interviews_with_everything_hanging_from_them(
         "feedback": 1,
         "skill_ratings": 1,
         "feedback_drafts": 0,
+        # the history goes with them: versions hold notes and evidence too
+        "feedback_versions": 1,
         "audit_events": before["audit_events"] + 2,
     }
     with session_factory() as session:

@@ -56,10 +56,14 @@ class ScheduleListeners:
         logger.info(
             "interview %d %s from the schedule modal", result.interview_id, result.outcome.value
         )
+        shadows = sum(1 for member in spec.panel if member.shadow)
+        panel = f"panel of {len(spec.panel)}" + (
+            f" ({shadows} shadow{'s' if shadows > 1 else ''}, never counted)" if shadows else ""
+        )
         text, blocks = build_notice(
             f"Interview {result.interview_id} {result.outcome.value}: "
             f"*{escape_mrkdwn(spec.candidate)}*, {escape_mrkdwn(spec.role)}, "
-            f"panel of {len(spec.panel)}. Forms go out after it ends."
+            f"{panel}. Forms go out after it ends."
         )
         self.ctx.later(_confirm, client, user, text, blocks)
 

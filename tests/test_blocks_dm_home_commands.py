@@ -77,6 +77,8 @@ def make_ctx(
     locked_reason: str | None = None,
     focus: tuple[str, ...] = ("system_design", "ml_workflows"),
     due_at: datetime = DUE,
+    after_summary: bool = False,
+    shadow: bool = False,
 ) -> FormContext:
     return FormContext(
         request=RequestView(
@@ -93,6 +95,8 @@ def make_ctx(
         own_feedback=feedback,
         editable=editable,
         locked_reason=locked_reason,
+        after_summary=after_summary,
+        shadow=shadow,
     )
 
 
@@ -243,6 +247,43 @@ def test_declined_request_dm_needs_no_feedback() -> None:
     assert buttons(blocks) == []
     assert "no feedback needed" in all_text(blocks).lower()
     assert "No feedback needed" in text
+
+
+def test_dm_after_the_summary_says_it_is_out_and_how_feedback_now_is_shown() -> None:
+    before_text, before = message(build_form_dm(make_ctx(), tz=BERLIN))
+    text, blocks = message(build_form_dm(make_ctx(after_summary=True), tz=BERLIN))
+    # First thing read: the summary is out; what is given now is shown apart, never counted.
+    first = all_text(blocks[:1])
+    assert first.startswith(":hourglass: The summary is already posted in the hiring channel.")
+    assert "shown in its thread as given after the summary" in first
+    assert "does not change the panel's consensus" in first
+    assert text.startswith("Summary posted for Ada Lovelace") and "after it" in text
+    assert "summary" not in all_text(before) and "summary" not in before_text
+    # Still open: their evidence has value. No due date: it is no longer due.
+    [button] = buttons(blocks)
+    assert (button["action_id"], button["value"]) == (OPEN_ACTION, "req_8f3a2c")
+    assert "Tue 2 Mar 2027, 11:00 CET" not in all_text(blocks)
+    assert "System design and implementation" in all_text(blocks)
+
+
+def test_dm_after_the_summary_for_an_edit_says_the_earlier_version_counts() -> None:
+    ctx = make_ctx(feedback=own_feedback(), after_summary=True)
+    _text, blocks = message(build_form_dm(ctx, tz=BERLIN))
+    assert [b["action_id"] for b in buttons(blocks)] == [EDIT_ACTION]
+    notice = context_text(blocks)
+    assert "An edit you make now is shown in its thread as made after the summary" in notice
+    assert "the version from before the summary keeps counting" in notice
+    # Not editable: no notice (nothing they can give or change).
+    locked = make_ctx(feedback=own_feedback(), editable=False, locked_reason="Locked.")
+    assert "summary" not in all_text(message(build_form_dm(locked, tz=BERLIN))[1])
+
+
+def test_shadow_dm_says_it_never_counts() -> None:
+    _text, blocks = message(build_form_dm(make_ctx(shadow=True), tz=BERLIN))
+    assert "You are a *shadow* on this panel" in context_text(blocks)
+    assert "never counts" in context_text(blocks)
+    _text, blocks = message(build_form_dm(make_ctx(shadow=True, after_summary=True), tz=BERLIN))
+    assert "As a shadow, yours never counts anyway." in all_text(blocks[:1])
 
 
 def test_dm_escapes_names_and_survives_long_ones() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -387,6 +388,47 @@ def test_paged_draft_prefill_passes_check_view() -> None:
         )
 
 
+def test_after_the_summary_the_notice_is_the_first_block_of_every_page() -> None:
+    rubric = make_rubric(3, 10)
+    pages = plan_pages(rubric, [])
+    assert len(pages) >= 2
+    ctx = dataclasses.replace(make_ctx(rubric, []), after_summary=True)
+    for number in range(len(pages)):
+        view = build_feedback_modal(ctx, page=number, pages=pages)
+        check_view(view)
+        first = view["blocks"][0]
+        assert first["type"] == "section"
+        text = first["text"]["text"]
+        assert text.startswith(":hourglass: The summary is already posted in the hiring channel.")
+        assert "shown in its thread as given after the summary" in text
+        assert "does not change the panel's consensus" in text
+        # No promise of privacy that no longer holds.
+        assert "stay private" not in json.dumps(view)
+    before = build_feedback_modal(make_ctx(rubric, []), page=0, pages=pages)
+    assert "summary is already posted" not in json.dumps(before)
+    assert "stay private until the panel summary is posted" in json.dumps(before)
+    # Same pages either way: a form's plan does not move when the summary is posted.
+    assert plan_pages(rubric, []) == pages
+
+
+def test_an_edit_after_the_summary_is_told_the_earlier_version_counts(mle: Rubric) -> None:
+    own = own_feedback([RatingView("system_design", "senior", "Designed a store.")])
+    ctx = dataclasses.replace(make_ctx(mle, own=own), after_summary=True)
+    view = build_feedback_modal(ctx)
+    check_view(view)
+    text = view["blocks"][0]["text"]["text"]
+    assert "An edit you make now is shown in its thread as made after the summary" in text
+    assert "the version from before the summary keeps counting" in text
+
+
+def test_a_shadow_is_told_in_the_guidance(mle: Rubric) -> None:
+    view = build_feedback_modal(dataclasses.replace(make_ctx(mle), shadow=True))
+    check_view(view)
+    guidance = view["blocks"][1]
+    assert guidance["type"] == "context"
+    assert "You are a *shadow* on this panel" in guidance["elements"][0]["text"]
+
+
 def test_page_out_of_range(mle: Rubric) -> None:
     with pytest.raises(ValueError, match="page 1 out of range"):
         build_feedback_modal(make_ctx(mle), page=1)
@@ -662,6 +704,8 @@ def test_every_page_of_any_rubric_passes_check_view(rubric: Rubric, data: st.Dat
         ratings = [RatingView(s, rubric.level_ids[-1], "ü&<" * 600) for s in skill_ids]
         own = OwnFeedbackView("yes", "ñ" * 3000, tuple(ratings), STARTS, STARTS)
     ctx = make_ctx(rubric, focus, own, candidate="C&<>" * 200, role="R" * 500, target_level="l0")
+    # The after-summary notice and the shadow note are reserved room: any page fits with them.
+    ctx = dataclasses.replace(ctx, after_summary=data.draw(st.booleans()), shadow=True)
     pages = plan_pages(rubric, focus)
     assert 1 <= len(pages) <= 3
     assert sorted(s for page in pages for s in page) == sorted(skill_ids)

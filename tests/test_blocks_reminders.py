@@ -346,6 +346,7 @@ def line(
     overdue: timedelta = timedelta(days=1, hours=4),
     sent: int = 3,
     error: str | None = None,
+    late: bool = False,
 ) -> DigestLine:
     return DigestLine(
         interviewer=user,
@@ -353,6 +354,7 @@ def line(
         overdue_by=overdue,
         reminders_sent=sent,
         last_error=error,
+        after_summary=late,
     )
 
 
@@ -389,6 +391,36 @@ def test_digest_lines_and_buttons() -> None:
     assert "reminders stopped: Slack says user_not_found — check the Slack ID" in u2
     u3 = sections["req_u3"]["text"]["text"]
     assert "not overdue yet" in u3 and "no reminders sent yet" in u3
+
+
+def test_digest_says_late_not_overdue_once_the_summary_is_out() -> None:
+    items = [
+        DigestItem(make_interview(), (line("U1"), line("U2", late=True, sent=3))),
+    ]
+    text, blocks = checked(build_digest(items, tz=BERLIN, now=NOW))
+    assert text == (
+        "Missing feedback: 2 people across 1 interview "
+        "(1 late: the summary was posted without them)"
+    )
+    [late] = [b for b in blocks if "<@U2>" in all_text([b])]
+    late_text = all_text([late])
+    assert "late: the summary was posted without their feedback" in late_text
+    assert "overdue" not in late_text
+    assert "3 reminders sent" in late_text
+    assert "accessory" not in late  # no Nudge now: nothing they give now counts
+    assert [b["value"] for b in buttons(blocks)] == ["req_u1"]
+    # Only late lines: no button at all, and no "overdue" anywhere.
+    _, only_late = checked(
+        build_digest([DigestItem(make_interview(), (line("U2", late=True),))], tz=BERLIN, now=NOW)
+    )
+    assert buttons(only_late) == [] and "overdue" not in all_text(only_late)
+
+
+def test_a_nudge_after_the_summary_is_the_form_dm() -> None:
+    ctx = dataclasses.replace(make_ctx(), after_summary=True)
+    text, blocks = checked(build_nudge(ctx, tz=BERLIN, now=NOW, number=1, max_nudges=3))
+    assert "Reminder" not in text and "Snooze" not in all_text(blocks)
+    assert "summary is already posted" in all_text(blocks)
 
 
 def test_digest_unknown_error_shown_plainly_and_escaped() -> None:
@@ -459,7 +491,9 @@ def test_escalation() -> None:
     body = all_text(blocks)
     assert body.startswith("Feedback still missing for *Ada Lovelace* (Senior ML Engineer)")
     assert "<@U1>, <@U2>." in body
-    assert "A partial summary was posted in <#C0HIRING> with what is in." in body
+    # Sent only while no summary is posted: it never points anyone at a summary.
+    assert "no summary is posted in <#C0HIRING> yet" in body
+    assert "partial summary was posted" not in body
     assert "Ada Lovelace" in text and "2 interviewers" in text
     assert buttons(blocks) == []
 
@@ -484,6 +518,7 @@ def test_digest_and_escalation_types_carry_no_feedback() -> None:
         "overdue_by",
         "reminders_sent",
         "last_error",
+        "after_summary",
     }
     assert {f.name for f in dataclasses.fields(DigestItem)} == {"interview", "missing"}
 

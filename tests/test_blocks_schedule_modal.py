@@ -83,7 +83,7 @@ def state_values(view: Mapping[str, Any], picks: Mapping[str, Any]) -> dict[str,
             )
             matches = [o for o in all_options(element) if o["value"] == chosen]
             state["selected_option"] = matches[0] if matches else None
-        elif kind == "multi_static_select":
+        elif kind in ("multi_static_select", "checkboxes"):
             by_value = {o["value"]: o for o in all_options(element)}
             state["selected_options"] = [by_value[v] for v in pick or []]
         else:  # pragma: no cover
@@ -128,7 +128,7 @@ def test_modal_with_one_rubric() -> None:
     )
     expected = ["candidate", "role", "target_level", "starts_at", "duration", "hiring_channel"]
     expected += ["hiring_lead", "recruiter"]
-    expected += [f"{kind}_{i}" for i in range(6) for kind in ("panel", "focus")]
+    expected += [f"{kind}_{i}" for i in range(6) for kind in ("panel", "focus", "shadow")]
     assert list(blocks) == expected
 
     assert blocks["candidate"]["element"]["type"] == "plain_text_input"
@@ -372,3 +372,60 @@ def test_empty_panel_maps_to_the_first_slot() -> None:
     errors = errors_for_blocks(import_errors(row), field_to_block)
     assert list(errors) == ["panel_0"]
     assert "panel is empty" in errors["panel_0"]
+
+
+# -- shadow interviewers ------------------------------------------------------------------
+
+
+def test_each_slot_has_a_shadow_box_and_it_reaches_the_import_row() -> None:
+    view = build_schedule_modal([MLE])
+    check_view(view)
+    box = blocks_by_id(view)["shadow_1"]
+    assert box["optional"] is True
+    assert box["label"]["text"] == "Interviewer 2 as a shadow?"
+    [option] = box["element"]["options"]
+    assert box["element"]["type"] == "checkboxes"
+    assert option["text"]["text"] == "Shadow (trainee: rates, never counted)"
+    picks = {**BASE_PICKS, "panel_1": "U0TRAINEE", "shadow_1": ["shadow"]}
+    row, field_to_block = read_schedule_state(state_values(view, picks), submitter=SUBMITTER)
+    assert row["panel"] == [
+        {"interviewer": "U0AAA", "focus": ["system_design", "ml_workflows"]},
+        {"interviewer": "U0TRAINEE", "focus": [], "shadow": True},
+    ]
+    assert field_to_block["panel[1].shadow"] == "shadow_1"
+    spec = validate(row)
+    assert [(m.interviewer, m.shadow) for m in spec.panel] == [
+        ("U0AAA", False),
+        ("U0TRAINEE", True),
+    ]
+
+
+def test_a_panel_of_shadows_only_is_refused_on_the_first_box() -> None:
+    view = build_schedule_modal([MLE])
+    picks = {**BASE_PICKS, "shadow_0": ["shadow"], "panel_3": "U0BBB", "shadow_3": ["shadow"]}
+    row, field_to_block = read_schedule_state(state_values(view, picks), submitter=SUBMITTER)
+    assert [m.get("shadow") for m in row["panel"]] == [True, True]
+    errors = errors_for_blocks(import_errors(row), field_to_block)
+    assert list(errors) == ["shadow_0"]
+    assert "at least one must not be" in errors["shadow_0"]
+    # One non-shadow is enough.
+    picks.pop("shadow_3")
+    row, _ = read_schedule_state(state_values(view, picks), submitter=SUBMITTER)
+    assert [m.shadow for m in validate(row).panel] == [True, False]
+
+
+def test_a_ticked_box_without_an_interviewer_asks_for_the_person() -> None:
+    view = build_schedule_modal([MLE])
+    picks = {**BASE_PICKS, "shadow_2": ["shadow"]}
+    row, field_to_block = read_schedule_state(state_values(view, picks), submitter=SUBMITTER)
+    errors = errors_for_blocks(import_errors(row), field_to_block)
+    assert list(errors) == ["panel_2"]
+
+
+def test_max_slots_with_shadow_boxes_fit_the_view() -> None:
+    view = build_schedule_modal([MLE, OTHER], slots=MAX_SLOTS)
+    check_view(view)
+    assert MAX_SLOTS >= 10
+    assert sum(1 for b in view["blocks"] if b.get("block_id", "").startswith("shadow_")) == (
+        MAX_SLOTS
+    )

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from handlers.blocks.form_dm import SHADOW_NOTE, after_summary_notice
 from handlers.blocks.limits import (
     INPUT_LABEL_MAX,
     OPTION_TEXT_MAX,
@@ -70,7 +71,7 @@ _INTRO_PART_MAX = 300  # candidate, role, level name, each
 _QUESTION_MAX = 500
 # Bytes reserved, when planning pages, for what plan_pages cannot see: the intro
 # (candidate, role, ...), title, metadata and navigation text.
-_SHELL_BYTES = 8_000
+_SHELL_BYTES = 9_000  # 1 kB of it for the after-summary notice and the shadow note
 # Bytes reserved for prefilled answers: up to 4 UTF-8 bytes per character.
 _BYTES_PER_CHAR = 4
 _SIZE_MARGIN = 10_000
@@ -170,7 +171,9 @@ def plan_pages(rubric: Rubric, focus: Sequence[str]) -> list[tuple[str, ...]]:
 
 
 # Block counts the renderer below produces; plan_pages relies on them.
-_SHELL_BLOCK_COUNT = 2  # intro section, guidance context
+# intro section, guidance context, and the after-summary notice: always reserved, so
+# that a form's pages do not move when the summary is posted.
+_SHELL_BLOCK_COUNT = 3
 _NAV_BLOCK_COUNT = 1  # "page 1 of 2" context on an earlier page
 _FINAL_BLOCK_COUNT = 4  # divider, header, recommendation, notes
 _GROUP_BLOCK_COUNT = 2  # divider, header
@@ -253,7 +256,10 @@ def build_feedback_modal(
         stored = {rating.skill_id: rating for rating in ctx.own_feedback.ratings}
     prefill = {**stored, **(draft or {})}
 
-    blocks: list[dict[str, Any]] = [_intro_block(ctx), _guidance_block()]
+    blocks: list[dict[str, Any]] = [_intro_block(ctx), _guidance_block(ctx)]
+    if ctx.after_summary:
+        # First, on every page: what is given now is shown apart and never counted.
+        blocks.insert(0, {"type": "section", "text": mrkdwn(after_summary_notice(ctx))})
     group: object = object()  # sentinel: no group yet
     for skill_id in plan[page]:
         key = _group_key(rubric, skill_id, focus_ids)
@@ -325,16 +331,13 @@ def _slack_date(moment: datetime) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
-def _guidance_block() -> dict[str, Any]:
-    return {
-        "type": "context",
-        "elements": [
-            mrkdwn(
-                "Rate what you observed. *Not assessed* is fine for skills you did not probe. "
-                "Your ratings stay private until the panel summary is posted."
-            )
-        ],
-    }
+def _guidance_block(ctx: FormContext) -> dict[str, Any]:
+    text = "Rate what you observed. *Not assessed* is fine for skills you did not probe."
+    if not ctx.after_summary:
+        text += " Your ratings stay private until the panel summary is posted."
+    if ctx.shadow:
+        text += f" {SHADOW_NOTE}"
+    return {"type": "context", "elements": [mrkdwn(text)]}
 
 
 def _group_blocks(rubric: Rubric, key: str | None) -> list[dict[str, Any]]:

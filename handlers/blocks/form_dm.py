@@ -121,6 +121,37 @@ def edit_button(public_id: str) -> Block:
     }
 
 
+def after_summary_notice(ctx: FormContext) -> str:
+    """What giving or changing feedback means once the summary is out (mrkdwn, one line).
+
+    Shown at the top of the DM and of the modal while ``ctx.after_summary``
+    (DESIGN "After a partial summary"): nothing given or changed now moves the
+    panel's consensus.
+    """
+    head = ":hourglass: The summary is already posted in the hiring channel."
+    if ctx.own_feedback is None:
+        body = (
+            "Feedback you give now is shown in its thread as given after the summary, "
+            "and does not change the panel's consensus."
+        )
+    else:
+        body = "An edit you make now is shown in its thread as made after the summary"
+        body += (
+            "; a shadow's feedback never counts in the consensus."
+            if ctx.shadow
+            else "; the version from before the summary keeps counting."
+        )
+    if ctx.shadow and ctx.own_feedback is None:
+        body += " As a shadow, yours never counts anyway."
+    return f"{head} {body}"
+
+
+SHADOW_NOTE = (
+    "You are a *shadow* on this panel: rate as everyone does. Your feedback is shown "
+    "apart and never counts in the panel's consensus."
+)
+
+
 def section(text: str, *, accessory: Block | None = None) -> Block:
     block: Block = {"type": "section", "text": mrkdwn(truncate(text, SECTION_MAX))}
     if accessory is not None:
@@ -156,6 +187,9 @@ def build_form_dm(
     if not ctx.editable:
         return _closed(ctx, tz)
 
+    if ctx.after_summary:
+        return _after_summary(ctx, tz)
+
     title = interview_title(interview, ctx.rubric)
     due = format_when(ctx.request.due_at, tz)
     subject = fallback_subject(interview)
@@ -186,8 +220,35 @@ def build_form_dm(
         context(
             "Rate each skill against the rubric's level descriptors; "
             "skills you did not cover can be marked “Not assessed”."
+            + (f" {SHADOW_NOTE}" if ctx.shadow else "")
         ),
     ]
+    return fallback, blocks
+
+
+def _after_summary(ctx: FormContext, tz: tzinfo) -> tuple[str, list[Block]]:
+    # Still missing once the summary is out: they may give it (their evidence has
+    # value), told plainly that it is shown apart and no longer due.
+    interview = ctx.request.interview
+    focus = skill_names(ctx.rubric, ctx.request.focus_skills)
+    focus_text = (
+        ", ".join(escape_mrkdwn(name) for name in focus)
+        if focus
+        else "None assigned: rate the skills you observed."
+    )
+    blocks: list[Block] = [
+        section(after_summary_notice(ctx)),
+        section(
+            f"You can still give your feedback on {interview_title(interview, ctx.rubric)}, "
+            f"interview {interview_when(interview, tz)}.\n"
+            f"*Your focus skills*\n{truncate(focus_text, FIELD_MAX)}"
+        ),
+        {"type": "actions", "elements": [open_button(ctx.request.public_id)]},
+    ]
+    fallback = (
+        f"Summary posted for {fallback_subject(interview)}: "
+        "feedback you give now is shown as given after it"
+    )
     return fallback, blocks
 
 
@@ -206,6 +267,8 @@ def _submitted(ctx: FormContext, tz: tzinfo) -> tuple[str, list[Block]]:
     ]
     if ctx.editable:
         blocks.append({"type": "actions", "elements": [edit_button(ctx.request.public_id)]})
+        if ctx.after_summary:
+            blocks.append(context(after_summary_notice(ctx)))
     else:
         blocks.append(context(escape_mrkdwn(ctx.locked_reason or "Your feedback is locked.")))
     fallback = f"Feedback submitted ✓ for {fallback_subject(interview)}"

@@ -136,14 +136,20 @@ def build_nudge(
             a recruiter asked for ("Nudge now") and is worded so.
         max_nudges: how many automatic reminders there are in all (0: none).
 
-    If the request no longer needs feedback (cancelled, declined, submitted, closed),
-    this is the ordinary feedback DM for that state: a nudge would be wrong.
+    If the request no longer needs feedback (cancelled, declined, submitted, closed,
+    or the summary is posted without it), this is the ordinary feedback DM for that
+    state: a nudge would be wrong.
     """
     if number < 1:
         raise ValueError(f"number must be >= 1, got {number}")
     if max_nudges < 0:
         raise ValueError(f"max_nudges must be >= 0, got {max_nudges}")
-    if no_feedback_needed(ctx) or ctx.own_feedback is not None or not ctx.editable:
+    if (
+        no_feedback_needed(ctx)
+        or ctx.own_feedback is not None
+        or not ctx.editable
+        or ctx.after_summary
+    ):
         return build_form_dm(ctx, tz=tz)
 
     request = ctx.request
@@ -285,13 +291,18 @@ def build_digest(
 
     Within Slack's 50 blocks a message: what does not fit is counted in "and N more".
     ``now`` is when the digest was built (shown in the footer); how late each person is
-    comes from ``DigestLine.overdue_by``.
+    comes from ``DigestLine.overdue_by``. A line whose summary was posted without them
+    (``DigestLine.after_summary``) says they were late, not overdue, and has no
+    Nudge now: nothing they give now counts.
     """
     shown_items = [item for item in items if item.missing]
     people = sum(len(item.missing) for item in shown_items)
+    late = sum(1 for item in shown_items for line in item.missing if line.after_summary)
     summary = (
         f"{_plural(people, 'person', 'people')} across {_plural(len(shown_items), 'interview')}"
     )
+    if late:
+        summary += f" ({late} late: the summary was posted without them)"
     fallback = f"Missing feedback: {summary}"
     if not shown_items:
         return "Missing feedback: none", [section("Nothing missing: all feedback is in.")]
@@ -326,8 +337,17 @@ def build_digest(
     return fallback, blocks
 
 
+LATE_TEXT = "late: the summary was posted without their feedback"
+
+
 def _digest_line(line: DigestLine) -> Block:
     parts = [mention(line.interviewer)]
+    if line.after_summary:
+        # No longer overdue (nothing given now counts) and no button: reported once.
+        parts.append(LATE_TEXT)
+        sent = line.reminders_sent
+        parts.append(f"{_plural(sent, 'reminder')} sent" if sent else "no reminders sent")
+        return section(" · ".join(parts))
     if line.overdue_by > timedelta(0):
         parts.append(f"overdue by {humanize_duration(line.overdue_by)}")
     else:
@@ -350,8 +370,12 @@ def _digest_line(line: DigestLine) -> Block:
 def build_escalation(
     interview: InterviewView, missing: Sequence[str], *, tz: tzinfo
 ) -> tuple[str, list[Block]]:
-    """For the hiring lead at the summary deadline: who is still missing, and where the
-    partial summary is (the interview's hiring channel)."""
+    """For the hiring lead at the summary deadline: who is still missing.
+
+    Sent only while no summary is posted (``storage.reminders.escalation_for``):
+    once it is, the people without feedback are late and nobody is pointed at
+    the summary to chase them.
+    """
     subject = _subject(interview)
     channel = f"<#{interview.hiring_channel}>"
     when = format_when(interview.starts_at, tz)
@@ -365,10 +389,10 @@ def build_escalation(
     listed = ", ".join(names) + (f" and {extra} more" if extra else "")
     text = (
         f"Feedback still missing for {subject}, interviewed {when}: {listed}. "
-        f"A partial summary was posted in {channel} with what is in."
+        f"The summary deadline has passed and no summary is posted in {channel} yet."
     )
     fallback = (
         f"Feedback still missing for {_fallback_subject(interview)} from "
-        f"{_plural(len(missing), 'interviewer')}; a partial summary was posted"
+        f"{_plural(len(missing), 'interviewer')}; the summary deadline has passed"
     )
     return fallback, [section(text)]

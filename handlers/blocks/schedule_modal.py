@@ -35,6 +35,10 @@ RECRUITER_BLOCK = "recruiter"
 HIRING_LEAD_BLOCK = "hiring_lead"
 PANEL_BLOCK_PREFIX = "panel_"
 FOCUS_BLOCK_PREFIX = "focus_"
+SHADOW_BLOCK_PREFIX = "shadow_"
+SHADOW_VALUE = "shadow"
+SHADOW_OPTION_TEXT = "Shadow (trainee: rates, never counted)"
+SHADOW_OPTION_DESCRIPTION = "Shown apart in the thread; never counted, never waited for."
 FALLBACK_BLOCK = CANDIDATE_BLOCK
 
 DURATIONS: tuple[tuple[str, str], ...] = (
@@ -56,9 +60,12 @@ VIEW_BLOCKS_MAX = 100
 ERROR_MESSAGE_MAX = 500
 
 _FIXED_BLOCKS = 11  # the inputs, the rubric line and the panel heading, without panel slots
-MAX_SLOTS = (VIEW_BLOCKS_MAX - _FIXED_BLOCKS) // 2
+_SLOT_BLOCKS = 3  # interviewer, focus skills, shadow
+MAX_SLOTS = (VIEW_BLOCKS_MAX - _FIXED_BLOCKS) // _SLOT_BLOCKS
 
-_SLOT_BLOCK = re.compile(rf"^(?:{PANEL_BLOCK_PREFIX}|{FOCUS_BLOCK_PREFIX})(\d+)$")
+_SLOT_BLOCK = re.compile(
+    rf"^(?:{PANEL_BLOCK_PREFIX}|{FOCUS_BLOCK_PREFIX}|{SHADOW_BLOCK_PREFIX})(\d+)$"
+)
 _PANEL_REF = re.compile(r"panel\[(\d+)\]")
 
 
@@ -68,6 +75,10 @@ def panel_block(slot: int) -> str:
 
 def focus_block(slot: int) -> str:
     return f"{FOCUS_BLOCK_PREFIX}{slot}"
+
+
+def shadow_block(slot: int) -> str:
+    return f"{SHADOW_BLOCK_PREFIX}{slot}"
 
 
 # -- the modal --------------------------------------------------------------------------
@@ -82,7 +93,8 @@ def build_schedule_modal(
         rubrics: the rubrics to choose from; a rubric select appears only if there
             are several (else the one rubric is fixed and shown as a line of text).
         default_rubric: preselected, and listed first.
-        slots: panel slots (interviewer + focus skills); the first is required.
+        slots: panel slots (interviewer, focus skills, shadow or not); the first is
+            required.
 
     Raises:
         ValueError: no rubrics, or a slot count outside 1..MAX_SLOTS.
@@ -187,6 +199,7 @@ def build_schedule_modal(
                 optional=True,
             )
         )
+        blocks.append(_shadow_input(slot))
     return {
         "type": "modal",
         "callback_id": SCHEDULE_CALLBACK,
@@ -215,6 +228,20 @@ def _input(
     if hint:
         block["hint"] = plain(truncate(hint, HINT_MAX))
     return block
+
+
+def _shadow_input(slot: int) -> Block:
+    option = {
+        "text": plain(SHADOW_OPTION_TEXT),
+        "value": SHADOW_VALUE,
+        "description": plain(SHADOW_OPTION_DESCRIPTION),
+    }
+    return _input(
+        shadow_block(slot),
+        f"Interviewer {slot + 1} as a shadow?",
+        {"type": "checkboxes", "options": [option]},
+        optional=True,
+    )
 
 
 def _option(text: str, value: str) -> dict[str, Any]:
@@ -296,6 +323,8 @@ def read_schedule_state(
         required"); ``field_to_block`` maps row field paths (``candidate``,
         ``panel[1].interviewer``, ``panel[1].focus``, ...) to the block that holds
         them. Empty panel slots are skipped, so ``panel[1]`` may live in slot 3.
+        A slot whose shadow box is ticked has ``shadow: true``; a panel of
+        shadows only has its ``panel`` error shown on the first slot's box.
         Values of the wrong shape (a forged payload) read as empty.
     """
     if not isinstance(values, Mapping):
@@ -332,17 +361,25 @@ def read_schedule_state(
     for slot in slots:
         interviewer = _field(values, panel_block(slot), "selected_user")
         focus = [_skill_id(v) for v in _selected_many(values, focus_block(slot))]
-        if interviewer is None and not focus:
+        shadow = SHADOW_VALUE in _selected_many(values, shadow_block(slot))
+        if interviewer is None and not focus and not shadow:
             continue
         member: dict[str, Any] = {}
-        # Focus skills without an interviewer stay in, so validation asks for the person.
+        # Focus skills (or the shadow box) without an interviewer stay in, so
+        # validation asks for the person.
         _put(member, "interviewer", interviewer)
         member["focus"] = focus
+        if shadow:
+            member["shadow"] = True
         index = len(panel)
         panel.append(member)
         field_to_block[f"panel[{index}]"] = panel_block(slot)
         field_to_block[f"panel[{index}].interviewer"] = panel_block(slot)
         field_to_block[f"panel[{index}].focus"] = focus_block(slot)
+        field_to_block[f"panel[{index}].shadow"] = shadow_block(slot)
+    if panel and all(member.get("shadow") for member in panel):
+        # "at least one must not be a shadow": said on the first box to untick.
+        field_to_block["panel"] = field_to_block["panel[0].shadow"]
     row["panel"] = panel
     return row, field_to_block
 

@@ -180,6 +180,7 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
                         st.lists(st.sampled_from(["planning", "cooking", "planning", ""])),
                         json_values(),
                     ),
+                    "shadow": st.one_of(st.booleans(), json_values()),
                     "extra": st.just(1),
                 },
             ),
@@ -220,6 +221,7 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, list):  # the panel: U1:skill+skill;U2:skill
         return ";".join(
             f"{m.get('interviewer', '')}:{'+'.join(map(str, m.get('focus') or []))}"
+            + (f":{'shadow' if m['shadow'] is True else m['shadow']}" if "shadow" in m else "")
             if isinstance(m, dict)
             else str(m)
             for m in value

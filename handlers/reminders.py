@@ -381,6 +381,11 @@ class ReminderListeners:
         messages = {
             "not_allowed": "Only the interview's recruiter can ask for an extra reminder.",
             "not_open": "That feedback is no longer open: nothing to remind about.",
+            "summary_posted": (
+                "The summary was posted without their feedback, so there are no more "
+                "reminders: what they give now is shown as given after the summary "
+                "and does not count."
+            ),
             "not_found": "That request no longer exists.",
         }
         self._tell(client, channel, user, messages.get(outcome, "Nothing to do."))

@@ -50,6 +50,7 @@ __all__ = [
     "get_interview_view",
     "interview_view",
     "interviews_for_owner",
+    "missing_forms_after_summary",
     "rubrics_for_versions",
 ]
 
@@ -212,6 +213,10 @@ def _context(
         own_feedback=_own_feedback(feedback),
         editable=lock is None,
         locked_reason=None if lock is None else lock.message,
+        # Whatever they give or change now is shown as given after the summary (and
+        # never counted): say so wherever they can still give or change it.
+        after_summary=interview.summary_posted_at is not None and lock is None,
+        shadow=request.shadow,
     )
 
 
@@ -426,6 +431,33 @@ def sent_forms_of_interview(
         sa.select(FeedbackRequest)
         .where(FeedbackRequest.interview_id == interview_id, FeedbackRequest.dm_ts.is_not(None))
         .order_by(FeedbackRequest.position, FeedbackRequest.id)
+    ).all()
+    return form_contexts_for_requests(session, requests, policy=policy, now=now)
+
+
+def missing_forms_after_summary(
+    session: Session, interview_id: int, *, policy: FeedbackPolicy, now: datetime
+) -> list[FormContext]:
+    """The sent form DMs of interviewers still missing once the interview's summary is posted.
+
+    Missing: not declined and without feedback (shadows too). Each as its own
+    interviewer sees it, with ``after_summary`` set, for refreshing the DM to say
+    the summary is out (DESIGN "After a partial summary"). Empty while the
+    summary is not posted. Two queries and the rubric lookup.
+    """
+    requests = session.scalars(
+        sa.select(FeedbackRequest)
+        .join(FeedbackRequest.interview)
+        .outerjoin(FeedbackRequest.feedback)
+        .where(
+            FeedbackRequest.interview_id == interview_id,
+            Interview.summary_posted_at.is_not(None),
+            FeedbackRequest.state.in_((RequestState.PENDING, RequestState.FORM_SENT)),
+            FeedbackRequest.dm_ts.is_not(None),
+            Feedback.id.is_(None),
+        )
+        .order_by(FeedbackRequest.position, FeedbackRequest.id)
+        .options(contains_eager(FeedbackRequest.interview), selectinload(FeedbackRequest.feedback))
     ).all()
     return form_contexts_for_requests(session, requests, policy=policy, now=now)
 

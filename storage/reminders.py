@@ -28,7 +28,16 @@ Escalations (``interviews.escalation_due_at``)
     At the summary deadline (the interview's end + ``summary_deadline``) the
     hiring lead is told once who has not given feedback:
     :func:`claim_due_escalations`, :func:`escalation_for`, :func:`mark_escalated`.
-    Nothing missing: no DM, but the escalation is done all the same.
+    Nothing missing: no DM, but the escalation is done all the same. That is
+    the usual case at the deadline: the partial summary posted at the same
+    moment (the sweep posts summaries first) names who is missing, and from
+    then on they are late, not missing. Shadows are never waited for.
+
+After the summary (DESIGN "After a partial summary")
+    Feedback still missing when the summary is posted is late: it gets no
+    nudge (a due one is retired by :func:`claim_due_nudges`; "Nudge now" says
+    ``summary_posted``; snoozing is refused), no escalation, and one digest line
+    saying it is late instead of overdue.
 
 The sweep, for nudges::
 
@@ -101,7 +110,7 @@ __all__ = [
     "snooze_request",
 ]
 
-NudgeNowOutcome = Literal["queued", "not_allowed", "not_open", "not_found"]
+NudgeNowOutcome = Literal["queued", "not_allowed", "not_open", "summary_posted", "not_found"]
 
 # What new_public_id() makes; anything else is refused without a query.
 # Requests still expected and not given: neither submitted nor declined.
@@ -115,6 +124,10 @@ _DEFAULT_POLICY = FeedbackPolicy(
 
 _SUBMITTED_NO_SNOOZE = "You already gave your feedback, so there is nothing to snooze."
 _PENDING_NO_SNOOZE = "Your feedback form has not been sent yet, so there is nothing to snooze."
+_SUMMARY_NO_SNOOZE = (
+    "The summary has been posted, so there are no more reminders for this interview. "
+    "You can still give your feedback: it is shown as given after the summary."
+)
 _SUBMITTED_NO_DECLINE = (
     "You already gave your feedback for this interview, so it can't be declined any more."
 )
@@ -151,9 +164,11 @@ def claim_due_nudges(
     """Claim up to ``limit`` nudges that are due, oldest first, and return what to send.
 
     Due: the request is ``form_sent`` with ``next_action_at <= now`` and its
-    interview is scheduled or summarised. A row with ``reminder_count`` at or
-    past ``max_nudges`` and no "Nudge now" has nothing left to do: its
-    ``next_action_at`` is cleared and it is not returned. The rest are claimed
+    interview is scheduled. A row with ``reminder_count`` at or past
+    ``max_nudges`` and no "Nudge now" has nothing left to do, nor has one whose
+    interview's summary is posted (what they give now is shown as given after
+    the summary and never counted: DESIGN "After a partial summary"): its
+    ``next_action_at`` (and any "Nudge now") is cleared and it is not returned. The rest are claimed
     by moving ``next_action_at`` to ``now + lease`` with a conditional UPDATE
     (only if the row is still as read), reading with ``FOR UPDATE SKIP LOCKED``
     on PostgreSQL, so two sweeps never claim the same nudge. Commit the claim
@@ -165,6 +180,7 @@ def claim_due_nudges(
             FeedbackRequest.next_action_at,
             FeedbackRequest.reminder_count,
             FeedbackRequest.nudge_requested,
+            Interview.state,
         )
         .join(Interview, Interview.id == FeedbackRequest.interview_id)
         .where(
@@ -178,8 +194,11 @@ def claim_due_nudges(
     ).all()
     until = now + lease
     claimed: dict[int, tuple[bool, int]] = {}
-    for request_id, seen, count, forced in due:
+    for request_id, seen, count, forced, state in due:
         if seen is None:  # pragma: no cover - excluded by the query
+            continue
+        if state != InterviewState.SCHEDULED:
+            _retire_nudge(session, request_id, seen=seen)
             continue
         if not forced and count >= max_nudges:
             _move_nudge(session, request_id, seen=seen, to=None, forced=False)
@@ -211,6 +230,16 @@ def _move_nudge(
         .execution_options(synchronize_session=False)
     )
     return rowcount(result) == 1
+
+
+def _retire_nudge(session: Session, request_id: int, *, seen: datetime) -> None:
+    # The summary is posted: no nudge, not even one a recruiter asked for before it.
+    session.execute(
+        sa.update(FeedbackRequest)
+        .where(FeedbackRequest.id == request_id, FeedbackRequest.next_action_at == seen)
+        .values(next_action_at=None, nudge_requested=False)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def defer_nudge(session: Session, public_id: str, *, until: datetime, now: datetime) -> bool:
@@ -379,8 +408,9 @@ def snooze_request(
 
     Raises:
         FeedbackRefused: NOT_FOUND, NOT_YOURS, CANCELLED, HISTORY, DECLINED, or
-            LOCKED (feedback already submitted, or the form not sent yet: nothing
-            to snooze), each with a message for the interviewer.
+            LOCKED (feedback already submitted, the form not sent yet, or the
+            summary posted: nothing to snooze), each with a message for the
+            interviewer.
     """
     request = _owned(session, public_id, user_id)
     _refuse_closed(request)
@@ -388,6 +418,8 @@ def snooze_request(
         raise FeedbackRefused(RefusalReason.LOCKED, _SUBMITTED_NO_SNOOZE)
     if request.state == RequestState.PENDING:
         raise FeedbackRefused(RefusalReason.LOCKED, _PENDING_NO_SNOOZE)
+    if request.interview.summary_posted_at is not None:
+        raise FeedbackRefused(RefusalReason.LOCKED, _SUMMARY_NO_SNOOZE)
     current = request.next_action_at
     if current is not None and current != until:
         result = session.execute(
@@ -471,7 +503,9 @@ def request_nudge_now(
 
     Only the interview's recruiter may (``not_allowed`` for anyone else), and
     only while the form is out (``form_sent``; ``not_open`` for a form not sent
-    yet, feedback given or declined, or an interview cancelled or archived).
+    yet, feedback given or declined, or an interview cancelled or archived),
+    and never once the summary is posted (``summary_posted``: feedback still
+    missing then is shown as given after the summary and never counted).
     Sets ``nudge_requested`` and ``next_action_at = now``; audited as
     ``request.nudge_requested`` with ``by``. Asking again while that nudge is
     queued returns ``queued`` and changes nothing. A nudge already in flight
@@ -483,6 +517,8 @@ def request_nudge_now(
     interview = request.interview
     if actor != interview.recruiter:
         return "not_allowed"
+    if request.state in _OPEN_STATES and interview.summary_posted_at is not None:
+        return "summary_posted"  # no nudges after the summary: they would not count
     if request.state != RequestState.FORM_SENT or interview.state not in LIVE_INTERVIEW_STATES:
         return "not_open"
     if request.nudge_requested:
@@ -560,14 +596,26 @@ def digest_for(
 
     An interview (scheduled or summarised, ended within
     :data:`storage.queries.OWNER_HISTORY`) is listed when at least one expected
-    request (not declined) is not submitted and overdue (``now >= ends_at +
-    due_after``); each such request is a :class:`DigestLine` with how long it is
-    overdue, the nudges sent, and the Slack error that stopped its DMs, if any
-    (an error with a retry still scheduled is not shown). Interviews by end
-    time, lines in panel order. Two queries, reading only this recruiter's
-    open requests (``ix_interviews_recruiter``).
+    request (not declined) is not submitted and either overdue (``now >=
+    ends_at + due_after``) while its summary is not posted, or *late*: its
+    summary was posted without it (:attr:`DigestLine.after_summary`; no longer
+    overdue, as nothing it gives now counts). A late request is reported in one
+    digest, the first sent after the summary (``summary_posted_at`` after the
+    recruiter's ``last_sent_at``), so a digest of late lines alone does not
+    come back every interval; a shadow's is never late (never waited for).
+    Each request is a :class:`DigestLine` with how long it is overdue, the
+    nudges sent, and the Slack error that stopped its DMs, if any (an error
+    with a retry still scheduled is not shown). Interviews by end time, lines
+    in panel order. Two queries, reading only this recruiter's open requests
+    (``ix_interviews_recruiter``).
     """
     overdue_ends = now - policy.due_after
+    last_sent = (
+        sa.select(RecruiterDigest.last_sent_at)
+        .where(RecruiterDigest.recruiter == recruiter)
+        .scalar_subquery()
+    )
+    posted = Interview.summary_posted_at
     rows = session.execute(
         sa.select(
             FeedbackRequest.interview_id,
@@ -577,28 +625,37 @@ def digest_for(
             FeedbackRequest.last_error,
             FeedbackRequest.next_action_at,
             Interview.ends_at,
+            posted,
         )
         .join(Interview, Interview.id == FeedbackRequest.interview_id)
         .where(
             Interview.recruiter == recruiter,
             Interview.state.in_(LIVE_INTERVIEW_STATES),
-            Interview.ends_at <= overdue_ends,
             Interview.ends_at >= now - OWNER_HISTORY,
             FeedbackRequest.state.in_(_OPEN_STATES),
+            sa.or_(
+                sa.and_(posted.is_(None), Interview.ends_at <= overdue_ends),
+                sa.and_(
+                    posted.is_not(None),
+                    FeedbackRequest.shadow.is_(False),
+                    sa.or_(last_sent.is_(None), posted > last_sent),
+                ),
+            ),
         )
         .order_by(Interview.ends_at, Interview.id, FeedbackRequest.position, FeedbackRequest.id)
     ).all()
     if not rows:
         return []
     lines: dict[int, list[DigestLine]] = {}
-    for interview_id, who, public_id, count, error, next_at, ends_at in rows:
+    for interview_id, who, public_id, count, error, next_at, ends_at, posted_at in rows:
         lines.setdefault(interview_id, []).append(
             DigestLine(
                 interviewer=who,
                 public_id=public_id,
-                overdue_by=now - (ends_at + policy.due_after),
+                overdue_by=max(now - (ends_at + policy.due_after), timedelta(0)),
                 reminders_sent=count,
-                last_error=error if next_at is None else None,
+                last_error=error if next_at is None and posted_at is None else None,
+                after_summary=posted_at is not None,
             )
         )
     interviews = {
@@ -649,13 +706,14 @@ def mark_digest_sent(
     if row is None:
         return
     if sent:
+        detail: dict[str, int] = {}
+        if policy is not None:
+            # Counted before last_sent_at moves: late lines are listed only until then.
+            items = digest_for(session, recruiter, now=now, policy=policy)
+            detail = {"interviews": len(items), "missing": sum(len(i.missing) for i in items)}
         row.last_sent_at = now
         row.next_action_at = now + interval
         session.flush()
-        detail: dict[str, int] = {}
-        if policy is not None:
-            items = digest_for(session, recruiter, now=now, policy=policy)
-            detail = {"interviews": len(items), "missing": sum(len(i.missing) for i in items)}
         record_audit(
             session,
             actor="system",
@@ -675,6 +733,9 @@ def mark_digest_sent(
                 Interview.recruiter == recruiter,
                 Interview.state.in_(LIVE_INTERVIEW_STATES),
                 Interview.ends_at > now - policy.due_after,
+                # Once the summary is posted nothing becomes overdue: it is late, and
+                # that is told by the digest the post arms (mark_escalated).
+                Interview.summary_posted_at.is_(None),
                 FeedbackRequest.state.in_(_OPEN_STATES),
             )
         )
@@ -747,7 +808,13 @@ def _move_escalation(session: Session, interview_id: int, *, seen: datetime, to:
 
 
 def escalation_for(session: Session, interview_id: int) -> tuple[InterviewView, tuple[str, ...]]:
-    """The interview and who is missing: expected interviewers (not declined) without feedback.
+    """The interview and who is missing: expected interviewers without feedback.
+
+    Expected: not declined and not shadows (shadows are never waited for). Once
+    the summary is posted nobody is missing any more: those without feedback
+    are late, and what they give now never counts, so the hiring lead is not
+    asked to chase them (the partial summary, at the same deadline, names
+    them). The escalation then sends nothing and is recorded as skipped.
 
     Raises:
         KeyError: no interview has this id.
@@ -755,6 +822,8 @@ def escalation_for(session: Session, interview_id: int) -> tuple[InterviewView, 
     interview = session.get(Interview, interview_id, populate_existing=True)
     if interview is None:
         raise KeyError(f"no interview with id {interview_id}")
+    if interview.summary_posted_at is not None:
+        return interview_view(interview), ()
     return interview_view(interview), tuple(_missing(session, interview_id))
 
 
@@ -777,8 +846,10 @@ def mark_escalated(session: Session, interview_id: int, *, now: datetime, sent: 
 
     ``escalated_at = now``, ``escalation_due_at`` NULL; audited as
     ``interview.escalated`` with the number ``missing`` when sent (else
-    ``interview.escalation_skipped``). While feedback is missing, the
-    recruiter's digest is armed for now, whatever its interval.
+    ``interview.escalation_skipped``; ``missing`` counts the expected
+    interviewers without feedback, shadows excepted, late ones included). While
+    any is missing, or late (the summary posted without them), the recruiter's
+    digest is armed for now, whatever its interval.
 
     Returns:
         True if this call recorded it; False, changing nothing, if it was
@@ -810,12 +881,14 @@ def mark_escalated(session: Session, interview_id: int, *, now: datetime, sent: 
 
 
 def _missing(session: Session, interview_id: int) -> list[str]:
+    """Expected interviewers without feedback, panel order; shadows are never waited for."""
     return list(
         session.scalars(
             sa.select(FeedbackRequest.interviewer)
             .where(
                 FeedbackRequest.interview_id == interview_id,
                 FeedbackRequest.state.in_(_OPEN_STATES),
+                FeedbackRequest.shadow.is_(False),
             )
             .order_by(FeedbackRequest.position, FeedbackRequest.id)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.audit import audit_events_for
-from storage.feedback import FeedbackRefused, RefusalReason, submit_feedback
+from storage.feedback import FeedbackRefused, RefusalReason, load_form_context, submit_feedback
 from storage.forms import mark_form_sent
 from storage.models import (
     FeedbackRequest,
@@ -22,7 +23,7 @@ from storage.models import (
     RequestState,
     SummaryStep,
 )
-from storage.queries import CancelOutcome, cancel_interview
+from storage.queries import CancelOutcome, cancel_interview, missing_forms_after_summary
 from storage.reminders import (
     NudgeJob,
     claim_due_digests,
@@ -41,7 +42,7 @@ from storage.reminders import (
     request_nudge_now,
     snooze_request,
 )
-from storage.summaries import SummaryJob, claim_due_summaries
+from storage.summaries import SummaryJob, claim_due_summaries, mark_summary_posted
 from tests.test_storage_feedback_support import (
     AFTER,
     ALL_SENIOR,
@@ -710,6 +711,163 @@ def test_an_import_schedules_the_escalation(session_factory: sessionmaker[Sessio
     )
     row = interview_row(session_factory, history)
     assert (row.state, row.escalation_due_at) == (InterviewState.ARCHIVED, None)
+
+
+# ---------------------------------------------------------------------------
+# After the summary (DESIGN "After a partial summary")
+
+
+def post_summary(factory: sessionmaker[Session], interview_id: int, now: datetime) -> None:
+    with factory.begin() as session:
+        assert mark_summary_posted(session, interview_id, channel="C0HIRING", ts="9.0", now=now)
+
+
+def make_shadow(factory: sessionmaker[Session], public_id: str) -> None:
+    with factory.begin() as session:
+        session.execute(
+            sa.update(FeedbackRequest)
+            .where(FeedbackRequest.public_id == public_id)
+            .values(shadow=True)
+        )
+
+
+def test_no_nudge_once_the_summary_is_posted(session_factory: sessionmaker[Session]) -> None:
+    interview_id, (a, b, c) = sent(session_factory, panel=(AAA, BBB, CCC))
+    give(session_factory, a, AAA, AFTER)
+    assert ids_of(nudges(session_factory, DUE)) == [b, c]
+    assert nudged(session_factory, b, DUE) and nudged(session_factory, c, DUE)
+    with session_factory.begin() as session:  # a recruiter asked for one more, not yet sent
+        assert request_nudge_now(session, c, actor=RECRUITER, now=DUE + INTERVAL) == "queued"
+    post_summary(session_factory, interview_id, DEADLINE)
+    # Due (b's interval, c's Nudge now), but the summary is out: retired, not claimed.
+    assert nudges(session_factory, DEADLINE) == []
+    for public_id in (b, c):
+        row = request_row(session_factory, public_id)
+        assert (row.next_action_at, row.nudge_requested, row.reminder_count) == (None, False, 1)
+    assert nudges(session_factory, DEADLINE + timedelta(days=5)) == []
+    # Nudge now is refused with its reason, and changes nothing.
+    with session_factory.begin() as session:
+        outcome = request_nudge_now(session, b, actor=RECRUITER, now=DEADLINE)
+    assert outcome == "summary_posted"
+    assert request_row(session_factory, b).next_action_at is None
+    assert nudges(session_factory, DEADLINE + timedelta(hours=1)) == []
+    # Nor can an old nudge's Snooze bring one back.
+    with session_factory.begin() as session, pytest.raises(FeedbackRefused) as refused:
+        snooze_request(session, b, user_id=BBB, until=DEADLINE + INTERVAL, now=DEADLINE)
+    assert refused.value.reason == RefusalReason.LOCKED
+    assert "no more reminders" in refused.value.message
+    assert request_row(session_factory, b).next_action_at is None
+
+
+def test_a_shadow_is_nudged_until_the_summary_and_never_escalated(
+    session_factory: sessionmaker[Session],
+) -> None:
+    interview_id, (a, b, shadow) = sent(session_factory, panel=(AAA, BBB, CCC))
+    make_shadow(session_factory, shadow)
+    assert ids_of(nudges(session_factory, DUE)) == [a, b, shadow]  # as anyone, before
+    with session_factory() as session:
+        assert escalation_for(session, interview_id)[1] == (AAA, BBB)  # never waited for
+    give(session_factory, a, AAA, DUE)
+    give(session_factory, b, BBB, DUE)
+    post_summary(session_factory, interview_id, DUE + timedelta(hours=1))  # complete
+    assert nudges(session_factory, DUE + timedelta(days=1)) == []
+    assert request_row(session_factory, shadow).next_action_at is None
+    with session_factory() as session:
+        assert escalation_for(session, interview_id)[1] == ()
+        # Not late either: a shadow is never waited for, so never listed after the summary.
+        items = digest_for(session, RECRUITER, now=DUE + timedelta(hours=2), policy=POLICY)
+    assert items == []
+
+
+def test_no_escalation_lists_anyone_after_the_partial_summary(
+    session_factory: sessionmaker[Session],
+) -> None:
+    interview_id, (a, _b, _c) = sent(session_factory, panel=(AAA, BBB, CCC))
+    give(session_factory, a, AAA, AFTER)
+    # The sweep posts summaries first: at the deadline the partial summary is out
+    # before the escalation is looked at.
+    post_summary(session_factory, interview_id, DEADLINE)
+    assert escalations(session_factory, DEADLINE) == [interview_id]
+    with session_factory() as session:
+        view, missing = escalation_for(session, interview_id)
+    assert (view.state, missing) == ("summarised", ())
+    with session_factory.begin() as session:  # a digest went out an hour ago
+        digest = session.get(RecruiterDigest, RECRUITER)
+        assert digest is not None
+        digest.last_sent_at = DEADLINE - timedelta(hours=1)
+        digest.next_action_at = DEADLINE + timedelta(hours=23)
+    with session_factory.begin() as session:
+        assert mark_escalated(session, interview_id, now=DEADLINE, sent=False)
+    recorded = actions(session_factory, "interview", interview_id)
+    assert ("interview.escalation_skipped", {"missing": 2}) in recorded
+    assert "interview.escalated" not in [action for action, _ in recorded]
+    # The recruiter hears at once that two were late.
+    assert digest_row(session_factory).next_action_at == DEADLINE
+
+
+def test_the_digest_says_late_once_and_is_not_rearmed_for_it(
+    session_factory: sessionmaker[Session],
+) -> None:
+    interview_id, (a, b, c) = sent(session_factory, panel=(AAA, BBB, CCC))
+    give(session_factory, a, AAA, AFTER)
+    with session_factory.begin() as session:
+        [item] = digest_for(session, RECRUITER, now=DUE, policy=POLICY)
+        assert [(x.public_id, x.after_summary) for x in item.missing] == [(b, False), (c, False)]
+        mark_digest_sent(
+            session, RECRUITER, now=DUE, interval=POLICY.digest_interval, sent=True, policy=POLICY
+        )
+    post_summary(session_factory, interview_id, DEADLINE)
+    with session_factory.begin() as session:
+        assert mark_escalated(session, interview_id, now=DEADLINE, sent=False)
+    with session_factory.begin() as session:
+        assert claim_due_digests(session, now=DEADLINE) == [RECRUITER]
+        [item] = digest_for(session, RECRUITER, now=DEADLINE, policy=POLICY)
+        lines = item.missing
+        assert [(x.public_id, x.after_summary) for x in lines] == [(b, True), (c, True)]
+        assert all(x.last_error is None for x in lines)
+        mark_digest_sent(
+            session,
+            RECRUITER,
+            now=DEADLINE,
+            interval=POLICY.digest_interval,
+            sent=True,
+            policy=POLICY,
+        )
+    assert ("digest.sent", {"interviews": 1, "missing": 2}) in actions(
+        session_factory, "recruiter", RECRUITER
+    )
+    # Reported once: the next digest has nothing to say, and nothing re-arms it.
+    day = DEADLINE + POLICY.digest_interval
+    with session_factory.begin() as session:
+        assert claim_due_digests(session, now=day) == [RECRUITER]
+        assert digest_for(session, RECRUITER, now=day, policy=POLICY) == []
+        mark_digest_sent(
+            session, RECRUITER, now=day, interval=POLICY.digest_interval, sent=False, policy=POLICY
+        )
+    assert digest_row(session_factory).next_action_at is None
+
+
+def test_form_contexts_after_the_summary(session_factory: sessionmaker[Session]) -> None:
+    policy = dataclasses.replace(POLICY, editable_until="deadline")
+    interview_id, (a, b, shadow) = sent(session_factory, panel=(AAA, BBB, CCC))
+    make_shadow(session_factory, shadow)
+    give(session_factory, a, AAA, AFTER)
+    now = DUE
+    with session_factory() as session:
+        assert missing_forms_after_summary(session, interview_id, policy=policy, now=now) == []
+        assert not load_form_context(session, b, user_id=BBB, policy=policy, now=now).after_summary
+    post_summary(session_factory, interview_id, now)
+    with session_factory() as session:
+        forms = missing_forms_after_summary(session, interview_id, policy=policy, now=now)
+        assert [(f.request.public_id, f.after_summary, f.shadow) for f in forms] == [
+            (b, True, False),
+            (shadow, True, True),
+        ]
+        # Given before, still editable (deadline): an edit now would be after the summary.
+        assert load_form_context(session, a, user_id=AAA, policy=policy, now=now).after_summary
+        # Locked (editable_until: summary): nothing they can give or change, no notice.
+        locked = load_form_context(session, a, user_id=AAA, policy=POLICY, now=now)
+        assert (locked.editable, locked.after_summary) == (False, False)
 
 
 # ---------------------------------------------------------------------------

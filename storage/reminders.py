@@ -654,7 +654,8 @@ def digest_for(
                 public_id=public_id,
                 overdue_by=max(now - (ends_at + policy.due_after), timedelta(0)),
                 reminders_sent=count,
-                last_error=error if next_at is None and posted_at is None else None,
+                # Why they never got a reminder is worth knowing even once late.
+                last_error=error if next_at is None else None,
                 after_summary=posted_at is not None,
             )
         )

@@ -110,9 +110,13 @@ def test_one_late_interviewer(served: ServedBot) -> None:
     for (earlier, _), (later, _) in itertools.pairwise(digests):
         assert later - earlier >= timedelta(hours=24) or later == deadline
 
-    escalations = [m for _, m in sent if m.channel == "U0LEAD"]
-    assert len(escalations) == 1
-    assert f"<@{LATE}>" in text_of(escalations[0])
+    # The partial summary goes out at the deadline, before the escalation is looked at:
+    # from then on LATE is late, not missing, and nobody is sent to chase them.
+    assert [m for _, m in sent if m.channel == "U0LEAD"] == []
+    after = [(when, m) for when, m in digests if when >= deadline]
+    assert len(after) == 1  # told once, at the deadline; not again every day
+    assert "late: the summary was posted without their feedback" in text_of(after[0][1])
+    assert "overdue" not in text_of(after[0][1])
     # a partial summary went to the hiring channel, naming the missing interviewer
     [summary] = [m for _, m in sent if m.channel == "C0HIRING" and m.thread_ts is None]
     assert "3 of 4" in text_of(summary)
@@ -179,14 +183,22 @@ def test_i_did_not_attend(served: ServedBot) -> None:
 
 
 def test_nudge_now_from_the_digest_goes_past_the_cap(served: ServedBot) -> None:
-    sent = run_hours(served, 96)
+    sent = run_hours(served, 46)  # the third nudge went out at 08:00 Berlin, END + 45 h
     assert [m.channel for _, m in sent].count(LATE) == 3
     digest = [m for _, m in sent if m.channel == "U0RECRUIT"][-1]
     press(served, "U0RECRUIT", digest, "digest_nudge_now")
     # an interviewer cannot press it for themselves
     press(served, LATE, digest, "digest_nudge_now")
-    sent = run_hours(served, 24)
-    assert [m.channel for _, m in sent].count(LATE) == 1  # one extra, then quiet again
+    sent = run_hours(served, 1)
+    assert [m.channel for _, m in sent].count(LATE) == 1  # one extra, before the summary
+    sent = run_hours(served, 48)  # the partial summary is posted at END + 48 h
+    assert [m.channel for _, m in sent].count(LATE) == 0
+    # Once it is, Nudge now is refused, with the reason.
+    before = len(served.fake.ephemerals)
+    press(served, "U0RECRUIT", digest, "digest_nudge_now")
+    wait_for(lambda: len(served.fake.ephemerals) > before, what="the refusal")
+    assert "summary was posted without their feedback" in json.dumps(served.fake.ephemerals[-1])
+    assert [m.channel for _, m in run_hours(served, 24)].count(LATE) == 0
 
 
 def test_a_permanent_error_stops_reminders_and_reaches_the_digest(served: ServedBot) -> None:

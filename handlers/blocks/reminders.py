@@ -342,18 +342,17 @@ LATE_TEXT = "late: the summary was posted without their feedback"
 
 def _digest_line(line: DigestLine) -> Block:
     parts = [mention(line.interviewer)]
-    if line.after_summary:
-        # No longer overdue (nothing given now counts) and no button: reported once.
-        parts.append(LATE_TEXT)
-        sent = line.reminders_sent
-        parts.append(f"{_plural(sent, 'reminder')} sent" if sent else "no reminders sent")
-        return section(" · ".join(parts))
-    if line.overdue_by > timedelta(0):
-        parts.append(f"overdue by {humanize_duration(line.overdue_by)}")
-    else:
-        parts.append("not overdue yet")
     sent = line.reminders_sent
-    parts.append(f"{_plural(sent, 'reminder')} sent" if sent else "no reminders sent yet")
+    if line.after_summary:
+        # No longer overdue: nothing given now counts. Reported once, without a button.
+        parts.append(LATE_TEXT)
+        parts.append(f"{_plural(sent, 'reminder')} sent" if sent else "no reminders sent")
+    else:
+        if line.overdue_by > timedelta(0):
+            parts.append(f"overdue by {humanize_duration(line.overdue_by)}")
+        else:
+            parts.append("not overdue yet")
+        parts.append(f"{_plural(sent, 'reminder')} sent" if sent else "no reminders sent yet")
     text = " · ".join(parts)
     if line.last_error:
         error = escape_mrkdwn(truncate(line.last_error, ERROR_MAX))
@@ -361,6 +360,8 @@ def _digest_line(line: DigestLine) -> Block:
         text += f"\n:warning: reminders stopped: Slack says {error}"
         if hint:
             text += f" — {hint}"
+    if line.after_summary:
+        return section(text)
     return section(text, accessory=_button("Nudge now", NUDGE_NOW_ACTION, line.public_id))
 
 

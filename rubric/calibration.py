@@ -12,19 +12,26 @@ Per skill
     (ratings in panels where someone else rated the skill too).
 
     *needs discussion*: the share of panels that rated the skill at all whose summary
-    flagged it (:func:`rubric.consensus.panel_consensus`: ratings two levels apart, or
-    straddling the target level).
+    flagged it (:func:`rubric.consensus.panel_consensus`).
 
     *unassessed*: the share of panels where nobody rated it (a coverage gap).
 
 Per interviewer
-    Each of their ratings is compared with *the rest of its panel*: the median of the
-    other panelists' levels for that skill in that interview (leaving the interviewer
-    out, so that they do not pull the reference towards themselves). Only ratings with
-    at least one other rating to compare with count.
+    Only *comparable* ratings count: ratings of a skill that someone else on the panel
+    rated too in the same interview.
 
-    *deviation*: the mean of ``own level - rest median``, in level steps: positive is
-    lenient (rates above the panel), negative severe. Overall, and per skill.
+    *deviation* (:attr:`Deviation.mean`): the interviewer's offset in level steps from
+    the shift model of :mod:`rubric.calibration_model`: the shift they apply on
+    average to a candidate's latent level, read as if the scale had no floor or
+    ceiling, relative to the team's average rater (offsets sum to zero over the
+    interviewers, weighted by their ratings). Positive is lenient, negative severe.
+    Overall, and per skill (each skill's shifts fitted against the same latent
+    levels, starting from and leaning on the interviewer's overall shifts).
+
+    *observed* (:attr:`Deviation.observed`): the raw mean of ``own level - median of
+    the rest of the panel``. On a short scale it is shrunk by the ends (a lenient
+    rater's Lead on a Lead candidate reads as agreement); kept to show what the
+    ratings look like, not to judge.
 
     *agreement*: the share of those ratings within half a step of the rest's median,
     i.e. at the same level (or either neighbour of a median between two levels).
@@ -32,29 +39,56 @@ Per interviewer
     No figure is reported on fewer than ``min_ratings`` ratings: the interviewer's
     entry then holds only the count, and ``per_skill`` only the skills that reach it.
 
+Shadows (observers)
+    :attr:`CalibrationPanel.observers` rate as panelists do but are never part of any
+    reference, of the model's fit, of alpha, of the shares or of the spread. Each
+    gets :attr:`InterviewerCalibration.shadow`: their offset against the panel's
+    latent levels (which their ratings do not move), on the same centred scale, over
+    ratings of skills that a panelist rated (``observed`` and ``agreement`` against
+    the median of the whole panel), from ``min_ratings`` such ratings.
+
 Across interviewers (for the hiring-lead view, never a ranked list of names)
     :attr:`Calibration.spread`: how many interviewers have figures, the spread of their
     overall deviations (standard deviation, lowest and highest), and how many rate more
-    than half a level above or below their panels.
+    than :data:`NOTABLE_DEVIATION` above or below the team.
 
-Input contract: every panel lists each interviewer at most once and each interviewer
-rates a skill at most once (``ValueError`` otherwise, as in panel_consensus); ratings of
-skills or levels the rubric does not have are ignored.
+Input contract: every panel lists each interviewer at most once (observers included,
+and nobody both as a panelist and an observer) and each interviewer rates a skill at
+most once (``ValueError`` otherwise, as in panel_consensus); ratings of skills or
+levels the rubric does not have are ignored.
 """
 
 from __future__ import annotations
 
-import math
 import statistics
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 
-from rubric.consensus import ALPHA_TENTATIVE, NOT_ENOUGH_DATA, ordinal_alpha, panel_consensus
-from rubric.consensus_types import Agreement, PanelistInput
+from rubric.calibration_data import Collected, Comparisons, collect, compare
+from rubric.calibration_model import (
+    FittedShifts,
+    Ints,
+    RatingArrays,
+    fit_shifts,
+    group_offsets,
+    prior_shifts,
+)
+from rubric.calibration_types import (
+    DEFAULT_MIN_RATINGS,
+    MIN_INTERVIEWERS_FOR_SPREAD,
+    NOTABLE_DEVIATION,
+    Calibration,
+    CalibrationPanel,
+    Deviation,
+    InterviewerCalibration,
+    SkillCalibration,
+    Spread,
+    VersionCalibration,
+)
+from rubric.consensus import NOT_ENOUGH_DATA, ordinal_alpha
+from rubric.consensus_types import Agreement
 from rubric.model import Rubric
 
 __all__ = [
@@ -71,139 +105,107 @@ __all__ = [
     "calibrate",
 ]
 
-DEFAULT_MIN_RATINGS = 10
-MIN_INTERVIEWERS_FOR_SPREAD = 3
-"""Below this many interviewers with figures, the spread is withheld: it would identify them."""
-NOTABLE_DEVIATION = 0.5
-"""Half a level: an interviewer beyond it rates noticeably above or below their panels."""
 
-
-@dataclass(frozen=True)
-class CalibrationPanel:
-    """One summarised interview: its panel's submitted feedback."""
-
-    interview_id: int
-    target_level: str  # a level id of the rubric
-    panelists: tuple[PanelistInput, ...]
-
-
-@dataclass(frozen=True)
-class SkillCalibration:
-    skill_id: str
-    panels: int  # panels in the data
-    rated_panels: int  # panels where at least one interviewer rated the skill
-    ratings: int  # level ratings ("Not assessed" excluded)
-    pairable: int  # ratings in panels where the skill has two or more ratings
-    agreement: Agreement  # alpha over all panels; None below min_ratings pairable ratings
-    needs_discussion: int  # panels whose summary flagged the skill
-    unassessed: int  # panels where nobody rated it
-
-    @property
-    def needs_discussion_share(self) -> float | None:
-        return self.needs_discussion / self.rated_panels if self.rated_panels else None
-
-    @property
-    def unassessed_share(self) -> float | None:
-        return self.unassessed / self.panels if self.panels else None
-
-
-@dataclass(frozen=True)
-class Deviation:
-    mean: float  # own level - rest of the panel's median, in level steps; + is lenient
-    ratings: int  # ratings behind the mean
-    interviews: int  # distinct interviews those ratings come from
-    agreement: float  # share of those ratings within half a step of the rest's median
-
-
-@dataclass(frozen=True)
-class InterviewerCalibration:
-    interviewer: str
-    ratings: int  # comparable ratings (another panelist rated the same skill)
-    interviews: int  # interviews with at least one comparable rating
-    overall: Deviation | None  # None below min_ratings
-    per_skill: tuple[tuple[str, Deviation], ...]  # rubric order; skills reaching min_ratings
-
-    def most_deviating(self, limit: int = 3) -> tuple[tuple[str, Deviation], ...]:
-        """Skills furthest from the panels, largest first (ties: rubric order)."""
-        order = {skill_id: i for i, (skill_id, _d) in enumerate(self.per_skill)}
-        ranked = sorted(self.per_skill, key=lambda item: (-abs(item[1].mean), order[item[0]]))
-        return tuple(ranked[:limit])
-
-
-@dataclass(frozen=True)
-class Spread:
-    # Figures are None (counts 0) with fewer than MIN_INTERVIEWERS_FOR_SPREAD interviewers.
-    interviewers: int  # with an overall figure (at least min_ratings ratings)
-    stdev: float | None  # of their overall deviations
-    lowest: float | None
-    highest: float | None
-    lenient: int  # overall deviation above +NOTABLE_DEVIATION
-    severe: int  # below -NOTABLE_DEVIATION
-
-
-@dataclass(frozen=True)
-class Calibration:
-    rubric_id: str
-    rubric_version: str
-    panels: int
-    min_ratings: int
-    skills: tuple[SkillCalibration, ...]  # rubric order
-    interviewers: tuple[InterviewerCalibration, ...]  # sorted by user id, never by figure
-    spread: Spread
-
-    def skill(self, skill_id: str) -> SkillCalibration:
-        return next(s for s in self.skills if s.skill_id == skill_id)
-
-    def interviewer(self, user: str) -> InterviewerCalibration | None:
-        return next((i for i in self.interviewers if i.interviewer == user), None)
-
-    def needing_clarification(self, limit: int = 3) -> tuple[SkillCalibration, ...]:
-        """Skills whose alpha is below .667 (tentative), lowest first: rubric candidates."""
-        weak = [
-            s
-            for s in self.skills
-            if s.agreement.alpha is not None and s.agreement.alpha < ALPHA_TENTATIVE
-        ]
-        order = {s.skill_id: i for i, s in enumerate(self.skills)}
-        weak.sort(key=lambda s: (s.agreement.alpha, order[s.skill_id]))
-        return tuple(weak[:limit])
-
-
-@dataclass(frozen=True)
-class VersionCalibration:
-    """One rubric version's figures; versions are never pooled."""
-
-    rubric: Rubric
-    first_interview: datetime  # the earliest interview on this version in the period
-    last_interview: datetime
-    calibration: Calibration
-    latest: bool  # the newest version of its rubric in the period
-
-
-@dataclass
-class _Tally:
-    deviations: list[float]
-    interviews: set[int]
-    agreeing: int = 0
-
-    def add(self, deviation: float, interview_id: int) -> None:
-        self.deviations.append(deviation)
-        self.interviews.add(interview_id)
-        if abs(deviation) <= 0.5:
-            self.agreeing += 1
-
-    def figure(self) -> Deviation:
-        n = len(self.deviations)
-        return Deviation(
-            mean=math.fsum(self.deviations) / n,
-            ratings=n,
-            interviews=len(self.interviews),
-            agreement=self.agreeing / n,
+def _skill_figures(
+    rubric: Rubric, panels: Sequence[CalibrationPanel], collected: Collected, min_ratings: int
+) -> tuple[SkillCalibration, ...]:
+    """Alpha, discussed and unassessed shares per skill: panelists only."""
+    coders = sorted({i for panel_levels in collected.panelists for i in panel_levels})
+    row = {interviewer: r for r, interviewer in enumerate(coders)}
+    skills = []
+    for skill in rubric.skills:
+        matrix = np.full((len(coders), len(panels)), np.nan)
+        rated_panels = ratings = pairable = 0
+        for column, panel_levels in enumerate(collected.panelists):
+            rated = [(i, lv[skill.id]) for i, lv in panel_levels.items() if skill.id in lv]
+            if not rated:
+                continue
+            rated_panels += 1
+            ratings += len(rated)
+            pairable += len(rated) if len(rated) > 1 else 0
+            for interviewer, level in rated:
+                matrix[row[interviewer], column] = level
+        agreement = (
+            ordinal_alpha(matrix, len(rubric.levels))
+            if pairable >= min_ratings
+            else Agreement(alpha=None, reading=NOT_ENOUGH_DATA)
         )
+        skills.append(
+            SkillCalibration(
+                skill_id=skill.id,
+                panels=len(panels),
+                rated_panels=rated_panels,
+                ratings=ratings,
+                pairable=pairable,
+                agreement=agreement,
+                needs_discussion=collected.flagged[skill.id],
+                unassessed=len(panels) - rated_panels,
+            )
+        )
+    return tuple(skills)
 
 
-def _tally() -> _Tally:
-    return _Tally([], set())
+@dataclass(frozen=True)
+class _Offsets:
+    overall: dict[str, float]
+    per_skill: dict[tuple[str, str], float]
+    shadow: dict[str, float]
+
+
+def _model_offsets(rubric: Rubric, data: Comparisons) -> _Offsets:
+    """Fit the shift model on pairable units; then per-skill and shadow offsets."""
+    levels, skills = len(rubric.levels), len(rubric.skills)
+    unit_skill = np.asarray(data.unit_skill, dtype=np.intp)
+    pairable = np.asarray(data.pairable, dtype=bool)
+    # Fit units: the pairable ones, renumbered 0..n-1 in order.
+    fit_unit = np.cumsum(pairable) - 1
+    keep = pairable[data.panel.unit] if len(data.panel) else np.zeros(0, dtype=bool)
+    fit_ratings = RatingArrays(
+        data.panel.rater[keep], fit_unit[data.panel.unit[keep]], data.panel.level[keep]
+    )
+    model, truth = fit_shifts(
+        fit_ratings,
+        unit_skill[pairable],
+        raters=len(data.raters),
+        units=int(pairable.sum()),
+        skills=skills,
+        levels=levels,
+    )
+    overall = {user: float(model.offsets[r]) for r, user in enumerate(data.raters)}
+
+    skill_of = unit_skill[pairable][fit_ratings.unit]
+    by_skill = RatingArrays(
+        fit_ratings.rater * skills + skill_of, fit_ratings.unit, fit_ratings.level
+    )
+    skill_offsets = group_offsets(
+        by_skill,
+        truth,
+        groups=len(data.raters) * skills,
+        start=np.repeat(model.shifts, skills, axis=0),
+        centre=model.centre,
+    )
+    per_skill = {
+        (user, skill.id): float(skill_offsets[r * skills + s])
+        for r, user in enumerate(data.raters)
+        for s, skill in enumerate(rubric.skills)
+    }
+    return _Offsets(overall, per_skill, _shadow_offsets(data, model, unit_skill))
+
+
+def _shadow_offsets(data: Comparisons, model: FittedShifts, unit_skill: Ints) -> dict[str, float]:
+    if not data.observers:
+        return {}
+    # Every unit a panelist rated is a reference for shadows, pairable or not.
+    truth = model.posterior(data.panel, unit_skill, len(unit_skill))
+    levels = model.levels
+    offsets = group_offsets(
+        data.shadow,
+        truth,
+        groups=len(data.observers),
+        start=prior_shifts(len(data.observers), levels),
+        centre=model.centre,
+    )
+    return {user: float(offsets[o]) for o, user in enumerate(data.observers)}
 
 
 def calibrate(
@@ -215,104 +217,51 @@ def calibrate(
     """The calibration figures of ``panels``, all rated on ``rubric`` (one version)."""
     if min_ratings < 1:
         raise ValueError("min_ratings must be at least 1")
-    skill_ids = [skill.id for skill in rubric.skills]
-    index_of = {level_id: i for i, level_id in enumerate(rubric.level_ids)}
     panels = sorted(panels, key=lambda p: p.interview_id)
-
-    # levels[p][interviewer][skill] = level index, for level ratings only
-    levels: list[dict[str, dict[str, int]]] = []
-    flagged: dict[str, int] = defaultdict(int)
-    for panel in panels:
-        consensus = panel_consensus(rubric, panel.target_level, panel.panelists)
-        for skill in consensus.skills:
-            if skill.needs_discussion:
-                flagged[skill.skill_id] += 1
-        by_interviewer: dict[str, dict[str, int]] = {}
-        for skill in consensus.skills:  # validated and de-duplicated by panel_consensus
-            for interviewer, level_id in skill.ratings:
-                by_interviewer.setdefault(interviewer, {})[skill.skill_id] = index_of[level_id]
-        levels.append(by_interviewer)
-
-    overall: dict[str, _Tally] = defaultdict(_tally)
-    per_skill: dict[tuple[str, str], _Tally] = defaultdict(_tally)
-    skills: list[SkillCalibration] = []
-    coders = sorted({i for panel_levels in levels for i in panel_levels})
-    row = {interviewer: r for r, interviewer in enumerate(coders)}
-    for skill_id in skill_ids:
-        matrix = np.full((len(coders), len(panels)), np.nan)
-        rated_panels = ratings = pairable = 0
-        for column, (panel, panel_levels) in enumerate(zip(panels, levels, strict=True)):
-            rated = {i: lv[skill_id] for i, lv in panel_levels.items() if skill_id in lv}
-            if not rated:
-                continue
-            rated_panels += 1
-            ratings += len(rated)
-            for interviewer, level in rated.items():
-                matrix[row[interviewer], column] = level
-            if len(rated) < 2:
-                continue
-            pairable += len(rated)
-            for interviewer, level in rated.items():
-                rest = [v for other, v in rated.items() if other != interviewer]
-                deviation = level - statistics.median(rest)
-                overall[interviewer].add(deviation, panel.interview_id)
-                per_skill[(interviewer, skill_id)].add(deviation, panel.interview_id)
-        agreement = (
-            ordinal_alpha(matrix, len(rubric.levels))
-            if pairable >= min_ratings
-            else Agreement(alpha=None, reading=NOT_ENOUGH_DATA)
-        )
-        skills.append(
-            SkillCalibration(
-                skill_id=skill_id,
-                panels=len(panels),
-                rated_panels=rated_panels,
-                ratings=ratings,
-                pairable=pairable,
-                agreement=agreement,
-                needs_discussion=flagged[skill_id],
-                unassessed=len(panels) - rated_panels,
-            )
-        )
-
-    interviewers = tuple(
-        _interviewer(user, overall.get(user), per_skill, skill_ids, min_ratings) for user in coders
-    )
+    collected = collect(rubric, panels)
+    skills = _skill_figures(rubric, panels, collected, min_ratings)
+    data = compare(rubric, panels, collected)
+    offsets = _model_offsets(rubric, data)
+    users = sorted({*data.raters, *data.observers})
+    interviewers = tuple(_interviewer(user, rubric, data, offsets, min_ratings) for user in users)
     return Calibration(
         rubric_id=rubric.id,
         rubric_version=rubric.version,
         panels=len(panels),
         min_ratings=min_ratings,
-        skills=tuple(skills),
+        skills=skills,
         interviewers=interviewers,
         spread=_spread(i.overall.mean for i in interviewers if i.overall is not None),
     )
 
 
 def _interviewer(
-    user: str,
-    tally: _Tally | None,
-    per_skill: dict[tuple[str, str], _Tally],
-    skill_ids: Sequence[str],
-    min_ratings: int,
+    user: str, rubric: Rubric, data: Comparisons, offsets: _Offsets, min_ratings: int
 ) -> InterviewerCalibration:
-    if tally is None:
-        return InterviewerCalibration(user, 0, 0, None, ())
-    mine = {
-        skill_id: per_skill[(user, skill_id)]
-        for skill_id in skill_ids
-        if (user, skill_id) in per_skill
-    }
-    skills = tuple(
-        (skill_id, t.figure()) for skill_id, t in mine.items() if len(t.deviations) >= min_ratings
+    tally = data.overall.get(user)
+    shadow = data.shadows.get(user)
+    shadow_figure = (
+        shadow.figure(offsets.shadow[user])
+        if shadow is not None and shadow.count >= min_ratings
+        else None
     )
-    enough = len(tally.deviations) >= min_ratings
+    shadow_ratings = shadow.count if shadow is not None else 0
+    if tally is None:
+        return InterviewerCalibration(user, 0, 0, None, (), shadow_figure, shadow_ratings)
+    enough = tally.count >= min_ratings
+    skills = tuple(
+        (skill.id, t.figure(offsets.per_skill[(user, skill.id)]))
+        for skill in rubric.skills
+        if (t := data.per_skill.get((user, skill.id))) is not None and t.count >= min_ratings
+    )
     return InterviewerCalibration(
         interviewer=user,
-        ratings=len(tally.deviations),
+        ratings=tally.count,
         interviews=len(tally.interviews),
-        overall=tally.figure() if enough else None,
+        overall=tally.figure(offsets.overall[user]) if enough else None,
         per_skill=skills if enough else (),
+        shadow=shadow_figure,
+        shadow_ratings=shadow_ratings,
     )
 
 
@@ -324,8 +273,8 @@ def _spread(means: Iterable[float]) -> Spread:
     return Spread(
         interviewers=len(values),
         stdev=statistics.stdev(values),
-        lowest=min(values) if values else None,
-        highest=max(values) if values else None,
+        lowest=min(values),
+        highest=max(values),
         lenient=sum(1 for v in values if v > NOTABLE_DEVIATION),
         severe=sum(1 for v in values if v < -NOTABLE_DEVIATION),
     )

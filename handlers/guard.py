@@ -1,7 +1,8 @@
 """The one authorization guard: a Bolt listener middleware in front of every listener.
 
 It reads the acting user and the target (a request's opaque id from a button value
-or the modal's ``private_metadata``; an interview number from the command text),
+or the modal's ``private_metadata``; an interview number from the command text or
+from a summary button's value),
 asks :func:`storage.access.authorize`, and either lets the listener run or answers
 the refusal itself, on the surface it came from: an ephemeral reply to a command,
 a notice replacing a modal, a notice modal or ephemeral message after a button.
@@ -75,6 +76,12 @@ def button_value(body: dict[str, Any]) -> str:
     return _str(_dict(first).get("value"))
 
 
+def button_interview(body: dict[str, Any]) -> int | None:
+    """The interview number a button carries as its value (the summary's buttons)."""
+    value = button_value(body)
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 else None
+
+
 def metadata_request(body: dict[str, Any]) -> str | None:
     try:
         public_id, _page = parse_metadata(_str(_dict(body.get("view")).get("private_metadata")))
@@ -114,6 +121,29 @@ class Guard:
             return BoltResponse(status=200, body="")
 
         return guard_button
+
+    def interview_button(self, action: Action) -> Middleware:
+        """block_actions whose button value is an interview number (the summary's buttons)."""
+
+        def guard_interview_button(
+            body: dict[str, Any], client: WebClient, context: BoltContext, next: Callable[[], None]
+        ) -> BoltResponse | None:
+            decision = self._decide(
+                client,
+                user_of(body),
+                action,
+                "block_actions",
+                interview_id=button_interview(body),
+            )
+            if decision is not None and decision.allowed:
+                context["access"] = decision
+                next()
+                return None
+            message = UNAVAILABLE if decision is None else decision.message
+            self.ctx.later(self._tell_after_button, client, body, action, message)
+            return BoltResponse(status=200, body="")
+
+        return guard_interview_button
 
     def feedback_view(self, action: Action) -> Middleware:
         """view_submission of the feedback modal: the request is in private_metadata."""

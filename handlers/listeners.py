@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from handlers.access import Recruiters
+from handlers.blocks.debrief import DEBRIEF_ACTION
 from handlers.blocks.feedback_modal import FEEDBACK_CALLBACK, FEEDBACK_PAGE_CALLBACK
 from handlers.blocks.form_dm import EDIT_ACTION, OPEN_ACTION
 from handlers.blocks.reminders import (
@@ -16,6 +17,7 @@ from handlers.blocks.reminders import (
 from handlers.blocks.schedule_modal import SCHEDULE_CALLBACK
 from handlers.commands import CommandListeners
 from handlers.context import BotContext
+from handlers.debrief import DebriefListeners
 from handlers.dedupe import dedupe_events
 from handlers.feedback import FeedbackListeners
 from handlers.guard import Guard
@@ -66,3 +68,8 @@ def register_listeners(
         reminders.not_attended
     )
     app.action(NUDGE_NOW_ACTION, middleware=[guard.button(Action.NUDGE)])(reminders.nudge_now)
+
+    debrief = DebriefListeners(ctx, candidate_display=candidate_display)
+    app.action(DEBRIEF_ACTION, middleware=[guard.interview_button(Action.DEBRIEF_GUIDE)])(
+        debrief.open_guide
+    )

@@ -64,6 +64,7 @@ class Action(StrEnum):
     LIST = "list"
     VIEW_HOME = "view_home"
     CALIBRATION = "calibration"
+    DEBRIEF_GUIDE = "debrief_guide"
     HELP = "help"
 
 
@@ -151,6 +152,17 @@ MATRIX: dict[Action, Rule] = {
         live_only=False,
         when="access.calibration; if empty, recruiters and interviews' recruiters or leads",
     ),
+    # The hiring lead's agenda from the posted summary: the people who may see the
+    # summary, and never before it is posted (it carries every interviewer's ratings).
+    Action.DEBRIEF_GUIDE: _rule(
+        TargetKind.INTERVIEW,
+        "open the debrief guide",
+        Role.RECRUITING_TEAM,
+        Role.RECRUITER,
+        Role.HIRING_LEAD,
+        live_only=False,
+        when="only once the summary is posted",
+    ),
     Action.HELP: _rule(TargetKind.NONE, "read the help", Role.ANYONE),
 }
 
@@ -160,6 +172,7 @@ class Refusal(StrEnum):
     NOT_FOUND = "not_found"
     NOT_ALLOWED = "not_allowed"  # the user holds none of the action's roles
     INDEPENDENCE = "independence"  # a panel member asking for the summary before it is posted
+    NOT_POSTED = "not_posted"  # the debrief guide of an interview whose summary is not out
     CANCELLED = "cancelled"
     HISTORY = "history"  # archived
     SUMMARISED = "summarised"  # cancelling an interview that is already summarised
@@ -383,6 +396,12 @@ def _decide_interview(
             Refusal.INDEPENDENCE,
             "You sit on this interview's panel, so its summary opens to you once it is "
             "posted: your own ratings stay independent.",
+        )
+    if action is Action.DEBRIEF_GUIDE and interview.summary_posted_at is None:
+        return _refuse(
+            access,
+            Refusal.NOT_POSTED,
+            f"The debrief guide of interview {interview_id} opens once its summary is posted.",
         )
     return Decision(True, access)
 

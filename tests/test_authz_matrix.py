@@ -56,6 +56,8 @@ ALLOWED: dict[str, set[str]] = {
     "summary": {"recruiter", "hiring lead"},
     # access.calibration is empty here: the default readers
     "calibration": {"recruiter", "recruiting team", "hiring lead"},
+    # once the summary is posted (the setup below posts it)
+    "debrief guide": {"recruiter", "recruiting team", "hiring lead"},
 }
 
 IMPORT = """\
@@ -190,6 +192,30 @@ def _click(action_id: str) -> Try:
     return attempt
 
 
+def _click_interview(action_id: str) -> Try:
+    """A summary button, whose value is the interview number, clicked in the channel."""
+
+    def attempt(bot: ServedBot, user: str, interview: int, _public_id: str) -> Attempt:
+        before = _counts(bot)
+        channel = {"type": "message", "channel_id": "C0HIRING", "message_ts": "1.0"}
+        packed = slackreq.block_action(
+            user, action_id, str(interview), trigger_id=bot.fake.issue_trigger(), container=channel
+        )
+        reply = bot.send(packed)
+        wait_for(lambda: _counts(bot) != before, what=f"an answer to {action_id}")
+        return Attempt(reply.status, _reply_text(reply) + _after(bot, before))
+
+    return attempt
+
+
+def _post_summary(bot: ServedBot) -> None:
+    """Both of A's interviewers submit; the sweep posts A's summary."""
+    for user, focus in (("U0AAA", "system_design"), ("U0BBB", "communication")):
+        bot.give_feedback(user, {focus: ("senior", f"{user} saw it")}, recommendation="yes")
+    bot.sweep()
+    assert any(m.channel == "C0HIRING" for m in bot.fake.messages), "no summary was posted"
+
+
 def _command(text: str) -> Callable[[ServedBot, str, int, str], Attempt]:
     def attempt(bot: ServedBot, user: str, interview: int, _public_id: str) -> Attempt:
         reply = bot.command(user, text.format(id=interview))
@@ -234,7 +260,10 @@ TRIES: dict[str, Try] = {
     "nudge now": _click("digest_nudge_now"),
     "summary": _command("summary {id}"),
     "calibration": _command("calibration --since 30d"),
+    "debrief guide": _click_interview("summary_debrief"),
 }
+# What an action needs in place before anyone tries it (not part of any attempt).
+SETUP: dict[str, Callable[[ServedBot], None]] = {"debrief guide": _post_summary}
 
 # What a refused user reads, per action (a fragment of the message).
 REFUSAL_SAYS = {
@@ -250,6 +279,7 @@ REFUSAL_SAYS = {
     "nudge now": "Only the interview's recruiter",
     "summary": "that you recruit for or lead",
     "calibration": "Calibration is for hiring leads and recruiters",
+    "debrief guide": "that you recruit for or lead",
 }
 
 
@@ -264,6 +294,8 @@ def test_every_role_tries_every_action(
     served: ServedBot, session_factory: sessionmaker[Session], action: str
 ) -> None:
     interview_id, public_id = ids(session_factory)
+    if action in SETUP:
+        SETUP[action](served)
     attempt = TRIES[action]
     refused = [p for p in PERSONAS if p not in ALLOWED[action]]
     tried = 0

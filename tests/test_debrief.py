@@ -17,6 +17,7 @@ from handlers.blocks.debrief_render import (
     render_guide_view,
 )
 from handlers.blocks.limits import check_message, check_view
+from handlers.blocks.summary import spread_words
 from rubric import load_builtin
 from storage.views import (
     FeedbackEdit,
@@ -148,7 +149,8 @@ def test_agenda_widest_spread_first_then_splits_then_rubric_order() -> None:
     # The lone Senior of planning speaks first.
     assert speakers(guide, "planning") == [("B", "Senior"), ("A", "Junior"), ("C", "Junior")]
     assert [(s.skill, s.label, s.spread) for s in guide.settled] == [
-        ("Fundamental knowledge", "Senior", "all 3 Senior"),
+        # the summary's own words for a unanimous spread ("all 3 Senior")
+        ("Fundamental knowledge", "Senior", spread_words(MLE, (("senior", 3),))),
         ("Agile principles", "Lead", "1 Senior, 2 Lead"),
     ]
 
@@ -205,7 +207,8 @@ def test_nothing_flagged() -> None:
     assert guide.agenda == ()
     text = render_guide_text(guide)
     assert "Nothing flagged for discussion" in text
-    assert "Fundamental knowledge: Senior, meets target (all 2 Senior)" in text
+    spread = spread_words(MLE, (("senior", 2),))
+    assert f"Fundamental knowledge: Senior, meets target ({spread})" in text
 
 
 # -- recommendations, decision, coverage --------------------------------------------------------

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from handlers.blocks.debrief import REMINDER, DebriefGuide, debrief_guide, speaking_order
 from handlers.blocks.debrief_render import (
@@ -371,3 +373,51 @@ def test_plain_text_names_people_with_the_given_function() -> None:
     assert "1. Ann, Junior: U1 on system_design" in text
     assert "2. Bo, Lead" in text
     assert text.rstrip().endswith(REMINDER)
+
+
+# -- properties ---------------------------------------------------------------------------------
+
+ANSWER = st.sampled_from([J, S, L, None])
+SKILLS = [skill.id for skill in MLE.skills[:4]]
+
+
+@st.composite
+def panels(draw: st.DrawFn) -> SummaryData:
+    names = draw(st.lists(st.sampled_from("ABCDEFGH"), min_size=1, max_size=7, unique=True))
+    fbs = [
+        feedback(
+            name,
+            draw(st.dictionaries(st.sampled_from(SKILLS), ANSWER, max_size=4)),
+            rec=draw(st.sampled_from([None, *(r.id for r in MLE.recommendations)])),
+            standing=draw(st.sampled_from(list(Standing))),
+        )
+        for name in names
+    ]
+    return summary(*fbs)
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=panels())
+def test_only_counted_feedback_shapes_the_guide(data: SummaryData) -> None:
+    guide = debrief_guide(data)
+    counted = {f.interviewer for f in data.counted}
+    rated = {
+        (f.interviewer, r.skill_id): r.level
+        for f in data.counted
+        for r in f.ratings
+        if r.level is not None
+    }
+    for item in guide.agenda:
+        raters = sorted(who for (who, skill) in rated if skill == item.skill_id)
+        assert sorted(v.interviewer for v in item.speakers) == raters
+        assert [MLE.level(rated[v.interviewer, item.skill_id]).name for v in item.speakers] == [
+            v.level for v in item.speakers
+        ]
+    assert {who for who, _ in guide.votes} == counted
+    assert {n.interviewer for n in guide.not_counted} == {
+        f.interviewer for f in data.feedback
+    } - counted
+    # Dropping what does not count changes nothing but the list apart.
+    alone = dataclasses.replace(data, feedback=data.counted)
+    assert dataclasses.replace(guide, not_counted=()) == debrief_guide(alone)
+    check_view(render_guide_view(guide))

@@ -188,3 +188,53 @@ def summary_pending(served: ServedBot) -> str | None:
     with served.session_factory() as session:
         [pending] = session.scalars(select(Interview.summary_pending)).all()
         return None if pending is None else pending.value
+
+
+# -- a shadow, scheduled from the modal ---------------------------------------------------
+
+
+def test_the_schedule_modal_makes_a_shadow_and_refuses_a_panel_of_shadows(
+    engine: Engine, session_factory: sessionmaker[Session], fake: FakeSlack
+) -> None:
+    from bot.config import AccessConfig
+    from tests.test_e2e_schedule_and_paging import schedule_values
+
+    for user in ("U0AAA", "U0TRAINEE", "U0RECRUIT", "U0LEAD"):
+        fake.add_user(user)
+    config = FileConfig(access=AccessConfig(recruiters=("U0RECRUIT",)))
+    bot = ServedBot(engine, session_factory, fake, file_config=config)
+    try:
+        bot.command("U0RECRUIT", "schedule", opens_view=True)
+        view = bot.last_opened_view()
+        fields = {
+            "candidate": "Grace Hopper",
+            "role": "Senior ML Engineer",
+            "starts_at": int(END.timestamp()),
+            "channel": "C0HIRING",
+            "lead": "U0LEAD",
+            "panel": [("U0AAA", []), ("U0TRAINEE", [])],
+        }
+        box = {"type": "checkboxes", "selected_options": [{"value": "shadow"}]}
+        shadows_only = schedule_values(**fields) | {
+            "shadow_0": {"value": box},
+            "shadow_1": {"value": box},
+        }
+        reply = bot.submit("U0RECRUIT", view, shadows_only)
+        assert reply.json()["response_action"] == "errors"
+        assert list(reply.json()["errors"]) == ["shadow_0"]
+        assert "at least one must not be" in reply.json()["errors"]["shadow_0"]
+
+        reply = bot.submit(
+            "U0RECRUIT", view, schedule_values(**fields) | {"shadow_1": {"value": box}}
+        )
+        assert reply.status == 200 and (reply.body in (b"", b"{}") or not reply.json())
+        with session_factory() as session:
+            interview = session.scalars(select(Interview)).one()
+            panel = sorted(interview.requests, key=lambda r: r.position)
+            assert [(r.interviewer, r.shadow) for r in panel] == [
+                ("U0AAA", False),
+                ("U0TRAINEE", True),
+            ]
+    finally:
+        bot.close()
+    assert fake.rejected == []

@@ -18,13 +18,13 @@ Nudges (``feedback_requests``, state ``form_sent``)
     caller's business: it calls :func:`defer_nudge` with when they end (nothing
     is counted; the nudge counts when it goes out).
 
-Digests (``recruiter_digests``, one row per recruiter)
+Digests (``recruiter_digests``, one row per recruiter; :mod:`storage.digests`)
     Armed by :func:`storage.forms.mark_form_sent` (for when that request
     becomes overdue, never sooner than ``digest_interval`` after the last
     digest) and by :func:`mark_escalated` (now). :func:`claim_due_digests`,
     then :func:`digest_for` (what is missing), then :func:`mark_digest_sent`.
 
-Escalations (``interviews.escalation_due_at``)
+Escalations (``interviews.escalation_due_at``; :mod:`storage.escalations`)
     At the summary deadline (the interview's end + ``summary_deadline``) the
     hiring lead is told once who has not given feedback:
     :func:`claim_due_escalations`, :func:`escalation_for`, :func:`mark_escalated`.
@@ -66,8 +66,21 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from storage.audit import record_audit
+from storage.digests import (
+    OPEN_REQUEST_STATES,
+    claim_due_digests,
+    defer_digest,
+    digest_for,
+    mark_digest_sent,
+)
 from storage.editing import FeedbackRefused, RefusalReason
-from storage.forms import arm_digest, load_claimed_requests, record_delivery_failure
+from storage.escalations import (
+    claim_due_escalations,
+    defer_escalation,
+    escalation_for,
+    mark_escalated,
+)
+from storage.forms import load_claimed_requests, record_delivery_failure
 from storage.locking import lock_interview, rowcount
 from storage.models import (
     PUBLIC_ID_SHAPE,
@@ -75,20 +88,19 @@ from storage.models import (
     FeedbackRequest,
     Interview,
     InterviewState,
-    RecruiterDigest,
     RequestState,
 )
 from storage.policy import FeedbackPolicy
 from storage.queries import (
     LIVE_INTERVIEW_STATES,
-    OWNER_HISTORY,
     form_context_for_request,
     form_contexts_for_requests,
-    interview_view,
 )
 from storage.summaries import note_panel_change
-from storage.views import DigestItem, DigestLine, FormContext, InterviewView
+from storage.views import FormContext
 
+# Digests and escalations live in storage.digests and storage.escalations; their
+# functions are re-exported here, where callers have always found them.
 __all__ = [
     "DeclineResult",
     "NudgeJob",
@@ -114,7 +126,7 @@ NudgeNowOutcome = Literal["queued", "not_allowed", "not_open", "summary_posted",
 
 # What new_public_id() makes; anything else is refused without a query.
 # Requests still expected and not given: neither submitted nor declined.
-_OPEN_STATES = (RequestState.PENDING, RequestState.FORM_SENT)
+_OPEN_STATES = OPEN_REQUEST_STATES
 # The configuration defaults, for snooze_request called without a policy.
 _DEFAULT_POLICY = FeedbackPolicy(
     form_delay=timedelta(minutes=5),
@@ -552,348 +564,7 @@ def request_nudge_now(
 
 
 # ---------------------------------------------------------------------------
-# Recruiter digests
-
-
-def claim_due_digests(
-    session: Session,
-    *,
-    now: datetime,
-    lease: timedelta = timedelta(minutes=2),
-    limit: int = 50,
-) -> list[str]:
-    """Claim up to ``limit`` recruiters whose digest is due, oldest first.
-
-    Moves each row's ``next_action_at`` to ``now + lease`` with a conditional
-    UPDATE (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Commit before calling
-    Slack; then :func:`digest_for` and :func:`mark_digest_sent`.
-    """
-    due = session.execute(
-        sa.select(RecruiterDigest.recruiter, RecruiterDigest.next_action_at)
-        .where(RecruiterDigest.next_action_at <= now)
-        .order_by(RecruiterDigest.next_action_at, RecruiterDigest.recruiter)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    until = now + lease
-    claimed: list[str] = []
-    for recruiter, seen in due:
-        result = session.execute(
-            sa.update(RecruiterDigest)
-            .where(RecruiterDigest.recruiter == recruiter, RecruiterDigest.next_action_at == seen)
-            .values(next_action_at=until)
-            .execution_options(synchronize_session=False)
-        )
-        if rowcount(result) == 1:
-            claimed.append(recruiter)
-    return claimed
-
-
-def digest_for(
-    session: Session, recruiter: str, *, now: datetime, policy: FeedbackPolicy
-) -> list[DigestItem]:
-    """The recruiter's interviews with overdue feedback, as of ``now``.
-
-    An interview (scheduled or summarised, ended within
-    :data:`storage.queries.OWNER_HISTORY`) is listed when at least one expected
-    request (not declined) is not submitted and either overdue (``now >=
-    ends_at + due_after``) while its summary is not posted, or *late*: its
-    summary was posted without it (:attr:`DigestLine.after_summary`; no longer
-    overdue, as nothing it gives now counts). A late request is reported in one
-    digest, the first sent after the summary (``summary_posted_at`` after the
-    recruiter's ``last_sent_at``), so a digest of late lines alone does not
-    come back every interval; a shadow's is never late (never waited for).
-    Each request is a :class:`DigestLine` with how long it is overdue, the
-    nudges sent, and the Slack error that stopped its DMs, if any (an error
-    with a retry still scheduled is not shown). Interviews by end time, lines
-    in panel order. Two queries, reading only this recruiter's open requests
-    (``ix_interviews_recruiter``).
-    """
-    overdue_ends = now - policy.due_after
-    last_sent = (
-        sa.select(RecruiterDigest.last_sent_at)
-        .where(RecruiterDigest.recruiter == recruiter)
-        .scalar_subquery()
-    )
-    posted = Interview.summary_posted_at
-    rows = session.execute(
-        sa.select(
-            FeedbackRequest.interview_id,
-            FeedbackRequest.interviewer,
-            FeedbackRequest.public_id,
-            FeedbackRequest.reminder_count,
-            FeedbackRequest.last_error,
-            FeedbackRequest.next_action_at,
-            Interview.ends_at,
-            posted,
-        )
-        .join(Interview, Interview.id == FeedbackRequest.interview_id)
-        .where(
-            Interview.recruiter == recruiter,
-            Interview.state.in_(LIVE_INTERVIEW_STATES),
-            Interview.ends_at >= now - OWNER_HISTORY,
-            FeedbackRequest.state.in_(_OPEN_STATES),
-            sa.or_(
-                sa.and_(posted.is_(None), Interview.ends_at <= overdue_ends),
-                sa.and_(
-                    posted.is_not(None),
-                    FeedbackRequest.shadow.is_(False),
-                    sa.or_(last_sent.is_(None), posted > last_sent),
-                ),
-            ),
-        )
-        .order_by(Interview.ends_at, Interview.id, FeedbackRequest.position, FeedbackRequest.id)
-    ).all()
-    if not rows:
-        return []
-    lines: dict[int, list[DigestLine]] = {}
-    for interview_id, who, public_id, count, error, next_at, ends_at, posted_at in rows:
-        lines.setdefault(interview_id, []).append(
-            DigestLine(
-                interviewer=who,
-                public_id=public_id,
-                overdue_by=max(now - (ends_at + policy.due_after), timedelta(0)),
-                reminders_sent=count,
-                # Why they never got a reminder is worth knowing even once late.
-                last_error=error if next_at is None else None,
-                after_summary=posted_at is not None,
-            )
-        )
-    interviews = {
-        i.id: i for i in session.scalars(sa.select(Interview).where(Interview.id.in_(lines)))
-    }
-    return [
-        DigestItem(interview=interview_view(interviews[i]), missing=tuple(missing))
-        for i, missing in lines.items()
-    ]
-
-
-def defer_digest(session: Session, recruiter: str, *, until: datetime) -> None:
-    """Hold the recruiter's claimed digest back until ``until`` (quiet hours)."""
-    session.execute(
-        sa.update(RecruiterDigest)
-        .where(RecruiterDigest.recruiter == recruiter, RecruiterDigest.next_action_at.is_not(None))
-        .values(next_action_at=until)
-        .execution_options(synchronize_session="fetch")
-    )
-
-
-def mark_digest_sent(
-    session: Session,
-    recruiter: str,
-    *,
-    now: datetime,
-    interval: timedelta,
-    sent: bool,
-    policy: FeedbackPolicy | None = None,
-) -> None:
-    """Record a claimed digest: sent, or nothing to report.
-
-    Sent: ``last_sent_at = now`` and the next digest ``interval`` later
-    (:func:`digest_for` then decides whether there is anything to say); audited
-    as ``digest.sent`` with the number of ``interviews`` and ``missing``
-    requests when ``policy`` is given to count them. Not sent: the digest waits
-    for the next arm (:func:`storage.forms.mark_form_sent`, an escalation);
-    with ``policy``, it is also re-armed for the moment the recruiter's next
-    open request becomes overdue, so an arm that raced with this claim is never
-    lost. Pass ``policy``.
-    """
-    row = session.scalars(
-        sa.select(RecruiterDigest)
-        .where(RecruiterDigest.recruiter == recruiter)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    if row is None:
-        return
-    if sent:
-        detail: dict[str, int] = {}
-        if policy is not None:
-            # Counted before last_sent_at moves: late lines are listed only until then.
-            items = digest_for(session, recruiter, now=now, policy=policy)
-            detail = {"interviews": len(items), "missing": sum(len(i.missing) for i in items)}
-        row.last_sent_at = now
-        row.next_action_at = now + interval
-        session.flush()
-        record_audit(
-            session,
-            actor="system",
-            action="digest.sent",
-            entity="recruiter",
-            entity_id=recruiter,
-            detail=detail,
-            at=now,
-        )
-        return
-    upcoming = None
-    if policy is not None:
-        first_end = session.scalar(
-            sa.select(sa.func.min(Interview.ends_at))
-            .join(FeedbackRequest, FeedbackRequest.interview_id == Interview.id)
-            .where(
-                Interview.recruiter == recruiter,
-                Interview.state.in_(LIVE_INTERVIEW_STATES),
-                Interview.ends_at > now - policy.due_after,
-                # Once the summary is posted nothing becomes overdue: it is late, and
-                # that is told by the digest the post arms (mark_escalated).
-                Interview.summary_posted_at.is_(None),
-                FeedbackRequest.state.in_(_OPEN_STATES),
-            )
-        )
-        if first_end is not None:
-            upcoming = first_end + policy.due_after
-            if row.last_sent_at is not None:
-                upcoming = max(upcoming, row.last_sent_at + interval)
-    row.next_action_at = upcoming
-    session.flush()
-
-
-# ---------------------------------------------------------------------------
-# Escalations
-
-
-def claim_due_escalations(
-    session: Session,
-    *,
-    now: datetime,
-    policy: FeedbackPolicy,
-    lease: timedelta = timedelta(minutes=2),
-    limit: int = 50,
-) -> list[int]:
-    """Claim up to ``limit`` interviews whose escalation is due; return their ids.
-
-    Due: ``escalation_due_at <= now``, not escalated yet, the interview
-    scheduled or summarised. An escalation whose real deadline (the end +
-    ``summary_deadline``, from ``policy``) is still ahead (a backfilled row, a
-    changed config) is moved to that deadline and not returned. The rest move
-    to ``now + lease`` with a conditional UPDATE (``FOR UPDATE SKIP LOCKED`` on
-    PostgreSQL). Then :func:`escalation_for` and :func:`mark_escalated`.
-    """
-    due = session.execute(
-        sa.select(Interview.id, Interview.escalation_due_at, Interview.ends_at)
-        .where(
-            Interview.state.in_(LIVE_INTERVIEW_STATES),
-            Interview.escalation_due_at <= now,
-            Interview.escalated_at.is_(None),
-        )
-        .order_by(Interview.escalation_due_at, Interview.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    until = now + lease
-    claimed: list[int] = []
-    for interview_id, seen, ends_at in due:
-        if seen is None:  # pragma: no cover - excluded by the query
-            continue
-        deadline = ends_at + policy.summary_deadline
-        if deadline > now:
-            # Not yet (a backfilled row, a longer deadline): look again at the deadline.
-            _move_escalation(session, interview_id, seen=seen, to=deadline)
-        elif _move_escalation(session, interview_id, seen=seen, to=until):
-            claimed.append(interview_id)
-    return claimed
-
-
-def _move_escalation(session: Session, interview_id: int, *, seen: datetime, to: datetime) -> bool:
-    result = session.execute(
-        sa.update(Interview)
-        .where(
-            Interview.id == interview_id,
-            Interview.escalation_due_at == seen,
-            Interview.escalated_at.is_(None),
-        )
-        .values(escalation_due_at=to)
-        .execution_options(synchronize_session=False)
-    )
-    return rowcount(result) == 1
-
-
-def escalation_for(session: Session, interview_id: int) -> tuple[InterviewView, tuple[str, ...]]:
-    """The interview and who is missing: expected interviewers without feedback.
-
-    Expected: not declined and not shadows (shadows are never waited for). Once
-    the summary is posted nobody is missing any more: those without feedback
-    are late, and what they give now never counts, so the hiring lead is not
-    asked to chase them (the partial summary, at the same deadline, names
-    them). The escalation then sends nothing and is recorded as skipped.
-
-    Raises:
-        KeyError: no interview has this id.
-    """
-    interview = session.get(Interview, interview_id, populate_existing=True)
-    if interview is None:
-        raise KeyError(f"no interview with id {interview_id}")
-    if interview.summary_posted_at is not None:
-        return interview_view(interview), ()
-    return interview_view(interview), tuple(_missing(session, interview_id))
-
-
-def defer_escalation(session: Session, interview_id: int, *, until: datetime) -> None:
-    """Hold a claimed escalation back until ``until`` (the hiring lead's quiet hours)."""
-    session.execute(
-        sa.update(Interview)
-        .where(
-            Interview.id == interview_id,
-            Interview.escalated_at.is_(None),
-            Interview.escalation_due_at.is_not(None),
-        )
-        .values(escalation_due_at=until)
-        .execution_options(synchronize_session="fetch")
-    )
-
-
-def mark_escalated(session: Session, interview_id: int, *, now: datetime, sent: bool) -> bool:
-    """Record the escalation: done, with a DM to the hiring lead (``sent``) or none needed.
-
-    ``escalated_at = now``, ``escalation_due_at`` NULL; audited as
-    ``interview.escalated`` with the number ``missing`` when sent (else
-    ``interview.escalation_skipped``; ``missing`` counts the expected
-    interviewers without feedback, shadows excepted, late ones included). While
-    any is missing, or late (the summary posted without them), the recruiter's
-    digest is armed for now, whatever its interval.
-
-    Returns:
-        True if this call recorded it; False, changing nothing, if it was
-        recorded already or the interview is unknown.
-    """
-    interview = lock_interview(session, interview_id)
-    if interview is None or interview.escalated_at is not None:
-        return False
-    interview.escalated_at = now
-    interview.escalation_due_at = None
-    session.flush()
-    missing = len(_missing(session, interview_id))
-    record_audit(
-        session,
-        actor="system",
-        action="interview.escalated" if sent else "interview.escalation_skipped",
-        entity="interview",
-        entity_id=interview_id,
-        detail={"missing": missing},
-        at=now,
-    )
-    if missing and interview.state in LIVE_INTERVIEW_STATES:
-        arm_digest(session, interview.recruiter, due=now, interval=None)
-    return True
-
-
-# ---------------------------------------------------------------------------
 # Helpers
-
-
-def _missing(session: Session, interview_id: int) -> list[str]:
-    """Expected interviewers without feedback, panel order; shadows are never waited for."""
-    return list(
-        session.scalars(
-            sa.select(FeedbackRequest.interviewer)
-            .where(
-                FeedbackRequest.interview_id == interview_id,
-                FeedbackRequest.state.in_(_OPEN_STATES),
-                FeedbackRequest.shadow.is_(False),
-            )
-            .order_by(FeedbackRequest.position, FeedbackRequest.id)
-        )
-    )
 
 
 def _request(session: Session, public_id: str) -> FeedbackRequest | None:

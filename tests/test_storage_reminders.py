@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.audit import audit_events_for
 from storage.feedback import FeedbackRefused, RefusalReason, load_form_context, submit_feedback
-from storage.forms import mark_form_sent
+from storage.forms import claim_due_forms, mark_form_sent
 from storage.models import (
     FeedbackRequest,
     Interview,
@@ -868,6 +868,23 @@ def test_form_contexts_after_the_summary(session_factory: sessionmaker[Session])
         # Locked (editable_until: summary): nothing they can give or change, no notice.
         locked = load_form_context(session, a, user_id=AAA, policy=POLICY, now=now)
         assert (locked.editable, locked.after_summary) == (False, False)
+
+
+def test_a_form_sent_after_the_summary_carries_the_notice(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory.begin() as session:
+        interview = make_interview(session, panel=(AAA, BBB))
+        interview.summary_pending = SummaryStep.POST
+        interview_id = interview.id
+        a, b = (r.public_id for r in interview.requests)
+    with session_factory.begin() as session:  # BBB's DM keeps failing until after the post
+        assert mark_form_sent(session, a, channel="D0", ts="1.0", now=AFTER, policy=POLICY)
+    give(session_factory, a, AAA, AFTER)
+    post_summary(session_factory, interview_id, DEADLINE)
+    with session_factory.begin() as session:
+        [form] = claim_due_forms(session, now=DEADLINE, policy=POLICY)
+    assert (form.request.public_id, form.after_summary) == (b, True)
 
 
 # ---------------------------------------------------------------------------

@@ -4,8 +4,9 @@ One message per request, updated in place as the request moves on: pending
 (with a "Give feedback" button), submitted (with "Edit feedback" while edits
 are accepted), locked, cancelled. Once the summary is posted, a form still
 open says so first (:func:`after_summary_notice`): what is given or changed
-now is shown as given after the summary and never counted. It shows the viewer's own request only, and
-never anyone else's ratings, notes or recommendation.
+now is shown as given after the summary and never counted. It shows the
+viewer's own request only, and never anyone else's ratings, notes or
+recommendation.
 """
 
 from __future__ import annotations

@@ -23,7 +23,15 @@ from pathlib import Path
 
 from benchmarks.common import Context, Section, pg_url_from_env
 
-BENCHMARKS = ["ack_latency", "throughput", "sweep_history", "summary_cost", "memory", "slack_calls"]
+BENCHMARKS = [
+    "ack_latency",
+    "throughput",
+    "sweep_history",
+    "summary_cost",
+    "calibration_cost",
+    "memory",
+    "slack_calls",
+]
 DOC = Path(__file__).resolve().parent.parent / "docs" / "PERFORMANCE.md"
 PACKAGES = ["slack-bolt", "slack-sdk", "SQLAlchemy", "waitress", "psycopg", "APScheduler"]
 

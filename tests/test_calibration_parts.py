@@ -20,7 +20,7 @@ from handlers.command_text import parse_command
 from rubric.calibration import VersionCalibration, calibrate
 from storage.calibration import calibration_report
 from storage.models import Interview, InterviewState
-from tests.test_calibration_math import BIASES, simulate
+from tests.test_calibration_math import BIASES, SHADOW, mle_simulation, simulate, with_observers
 from tests.test_consensus import make_rubric
 from tests.test_e2e_calibration import MLE, NOW, seed
 
@@ -129,6 +129,28 @@ def test_the_home_view_shows_one_person_only_their_own(user: str) -> None:
         found = re.search(rf"Overall you rate (\d\.\d) levels? {side} your panels", body)
         assert found is not None and 0.8 <= float(found.group(1)) <= 1.3, body[-1500:]
         assert "*L0*" in body  # the descriptors of the skills they deviate on
+
+
+def test_the_home_view_of_a_shadow_shows_their_shadow_figure() -> None:
+    cal = calibrate(MLE, with_observers(mle_simulation(7), 7))
+    report = VersionCalibration(MLE, NOW - timedelta(days=80), NOW, cal, True)
+
+    def home(user: str) -> str:
+        blocks = build_home_calibration(
+            [report], user=user, period=timedelta(days=90), min_ratings=10
+        )
+        return json.dumps(blocks, ensure_ascii=False)
+
+    trainee = home(SHADOW)
+    found = re.search(
+        r"As a shadow you rate (\d\.\d) levels? above the panels you observed", trainee
+    )
+    assert found is not None and float(found.group(1)) >= 0.8, trainee
+    assert "over 30 interviews (480 ratings)" in trainee
+    assert "Your figures appear after" not in trainee and "Overall you rate" not in trainee
+    both = home("U0FAIR0")  # a panelist who also shadowed: both lines
+    assert "Overall you rate" in both and "As a shadow you rate" in both
+    assert "As a shadow" not in home("U0FAIR1")
 
 
 def test_deviation_wording() -> None:

@@ -177,10 +177,11 @@ def _spread_text(cal: Calibration) -> str:
             f"{MIN_INTERVIEWERS_FOR_SPREAD}, so that it identifies nobody."
         )
     return (
-        f"Interviewers: {spread.interviewers} {who}. Their mean deviation from their panels "
-        f"runs from {lowest:+.1f} to {highest:+.1f} levels (standard deviation "
-        f"{stdev:.2f}); {spread.lenient} rate more than {NOTABLE_DEVIATION:g} level "
-        f"above their panels, {spread.severe} more than {NOTABLE_DEVIATION:g} below."
+        f"Interviewers: {spread.interviewers} {who}. The spread of their offsets from the "
+        f"team's average rater (allowing for the ends of the scale) runs from "
+        f"{lowest:+.1f} to {highest:+.1f} levels (standard deviation {stdev:.2f}); "
+        f"{spread.lenient} rate more than {NOTABLE_DEVIATION:g} level above their panels, "
+        f"{spread.severe} more than {NOTABLE_DEVIATION:g} below."
     )
 
 
@@ -197,7 +198,9 @@ def build_home_calibration(
         context(
             f"Only you see this. How your ratings compare with the rest of each panel, over "
             f"the summarised interviews of the last {_days(period)}; a figure needs at "
-            f"least {min_ratings} of your ratings next to someone else's."
+            f"least {min_ratings} of your ratings next to someone else's. The figures allow "
+            "for the ends of the scale (nobody can rate above the top level or below the "
+            "bottom one), so these do not hide a tendency to rate high or low."
         ),
     ]
     mine = [(r, r.calibration.interviewer(user)) for r in reports if r.latest][:HOME_RUBRICS_MAX]
@@ -213,12 +216,15 @@ def build_home_calibration(
 
 def _own(rubric: Rubric, entry: InterviewerCalibration | None, min_ratings: int) -> list[Block]:
     title = f"*{_rubric_title(rubric)}*"
+    shadow = _shadow(entry, min_ratings)
     if entry is None or entry.overall is None:
         have = 0 if entry is None else entry.ratings
+        if shadow and not have:  # a trainee: only the shadow figure
+            return [section(f"{title}\n{shadow}")]
         return [
             section(
                 f"{title}\nYour figures appear after {min_ratings} ratings compared with "
-                f"other panelists (you have {have} so far)."
+                f"other panelists (you have {have} so far)." + (f"\n{shadow}" if shadow else "")
             )
         ]
     overall = entry.overall
@@ -227,6 +233,7 @@ def _own(rubric: Rubric, entry: InterviewerCalibration | None, min_ratings: int)
             f"{title}\nOverall you rate {describe_deviation(overall.mean)} your panels, over "
             f"{_interviews(overall)} ({overall.ratings} ratings); you agree with the rest of "
             f"the panel on {_percent(overall.agreement)} of them."
+            + (f"\n{shadow}" if shadow else "")
         )
     ]
     notable = [
@@ -248,6 +255,22 @@ def _own(rubric: Rubric, entry: InterviewerCalibration | None, min_ratings: int)
         )
         blocks.append(context(_descriptors(rubric, skill_id)))
     return blocks
+
+
+def _shadow(entry: InterviewerCalibration | None, min_ratings: int) -> str:
+    """The line about interviews observed as a shadow, or "" when there were none."""
+    if entry is None or not entry.shadow_ratings:
+        return ""
+    if entry.shadow is None:
+        return (
+            f"As a shadow, your figure appears after {min_ratings} ratings of skills the "
+            f"panel rated (you have {entry.shadow_ratings} so far)."
+        )
+    return (
+        f"As a shadow you rate {describe_deviation(entry.shadow.mean)} the panels you "
+        f"observed, over {_interviews(entry.shadow)} ({entry.shadow.ratings} ratings); "
+        "your ratings there counted in no figure of the panel."
+    )
 
 
 def _interviews(deviation: Deviation) -> str:

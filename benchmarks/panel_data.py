@@ -119,7 +119,6 @@ def summary_data(rubric: Rubric, panel: list[Panelist]) -> SummaryData:
             ),
             submitted_at=END + timedelta(hours=2, minutes=i),
             updated_at=END + timedelta(hours=2, minutes=i),
-            late=False,
         )
         for i, p in enumerate(panel)
     )

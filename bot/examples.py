@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from rubric import Rubric, load_builtin
-from storage.views import InterviewView, PanelistFeedback, RatingView, SummaryData
+from storage.views import InterviewView, PanelistFeedback, RatingView, Standing, SummaryData
 
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -74,9 +74,23 @@ PANEL: dict[str, tuple[tuple[str, ...], str, str, dict[str, tuple[str | None, st
     ),
 }
 
+# Display names, as users.info gives them (the heatmap and the text show these).
+NAMES = {
+    "U0PRIYA": "Priya Raman",
+    "U0MARCO": "Marco Bianchi",
+    "U0SUN": "Sun Park",
+    "U0ALEX": "Alex Morgan",
+}
 
-def example_summary_data(rubric: Rubric | None = None, *, late: str | None = None) -> SummaryData:
-    """The example panel as the summary sees it; ``late`` marks one interviewer as late."""
+
+def example_summary_data(
+    rubric: Rubric | None = None, *, after_summary: str | None = None
+) -> SummaryData:
+    """The example panel as the summary sees it.
+
+    ``after_summary`` names one interviewer whose feedback came after the summary was
+    posted (shown in the thread, not counted); the summary is then marked as posted.
+    """
     rubric = rubric or load_builtin()
     interview = InterviewView(
         interview_id=42,
@@ -102,7 +116,7 @@ def example_summary_data(rubric: Rubric | None = None, *, late: str | None = Non
             ),
             submitted_at=submitted,
             updated_at=submitted,
-            late=who == late,
+            standing=Standing.AFTER_SUMMARY if who == after_summary else Standing.COUNTED,
         )
         for who, (focus, recommendation, notes, ratings) in PANEL.items()
     )
@@ -113,7 +127,7 @@ def example_summary_data(rubric: Rubric | None = None, *, late: str | None = Non
         feedback=feedback,
         missing=(),
         summary_channel="C0HIRING",
-        summary_ts=None,
+        summary_ts="1772355600.000100" if after_summary else None,
     )
 
 

@@ -6,9 +6,12 @@ interviewer's level, on the summary's scale (``level_swatches``: green at the ta
 level, blue and purple above it, yellow, orange and red below it), and it carries the
 level's abbreviation too, so colour is never the only cue. "Not assessed" cells are
 hatched grey (``///``), skills left unanswered dotted grey (``..``), and interviewers
-who have not submitted get a light row saying so. A colour bar names the levels and
-marks the target in bold ("Senior (target)"), which the subtitle names too; skills that
-need discussion are labelled in bold red.
+without feedback that counts (none yet, or given after the summary) get a light row
+saying so. Rows are labelled with display names (Slack IDs where none is known);
+shadow interviewers have no row (their feedback never counts). Everything drawn comes
+from the summary's model (``handlers.blocks.summary.summary_model``). A colour bar
+names the levels and marks the target in bold ("Senior (target)"), which the subtitle
+names too; skills that need discussion are labelled in bold red.
 
 Rendering uses matplotlib's object API (``Figure`` and the Agg canvas), never pyplot:
 no global state, safe from several threads. The PNG carries no timestamp or version
@@ -31,14 +34,15 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
 from handlers.blocks.summary import (
-    ALPHA,
+    Cell,
+    SkillRow,
+    SummaryModel,
     Swatch,
     candidate_name,
-    level_swatches,
-    panel_order,
+    summary_model,
 )
 from rubric import Rubric
-from rubric.consensus_types import PanelConsensus, SkillConsensus
+from rubric.consensus_types import PanelConsensus
 from storage.views import SummaryData
 
 DPI = 100
@@ -74,7 +78,7 @@ def render_heatmap(
 
     Args:
         data: the interview, rubric, panel and submitted feedback.
-        consensus: its consensus (for the target level and the skills needing discussion).
+        consensus: the consensus of its counted feedback (``handlers.summary.consensus_of``).
         names: display names for Slack user IDs (rows show the ID otherwise).
         title: the title; by default "<candidate> — <role>", the candidate shown as
             ``candidate_display`` says ("initials": "A. L.").
@@ -86,26 +90,22 @@ def render_heatmap(
     if title is None:
         title = f"{candidate_name(data, candidate_display)} — {data.interview.role}"
     title = _clip(" ".join(title.split()), TITLE_MAX)
-    if not data.feedback:
-        return _render_empty(title, data)
-    return _render_grid(data, consensus, title, names or {})
+    model = summary_model(data, consensus, candidate_display=candidate_display)
+    if not model.counted:
+        return _render_empty(title, model)
+    return _render_grid(data.rubric, model, title, names or {})
 
 
 # -- the grid ----------------------------------------------------------------------------
 
 
 def _render_grid(
-    data: SummaryData, consensus: PanelConsensus, title: str, names: Mapping[str, str]
+    rubric: Rubric, model: SummaryModel, title: str, names: Mapping[str, str]
 ) -> bytes:
-    rubric = data.rubric
-    target_level = consensus.target_level or data.interview.target_level
-    swatches = level_swatches(rubric, target_level)
-    panel = panel_order(data)
-    skills = rubric.skills
-    missing = set(data.missing) | {i for i in panel if i not in _submitted(data)}
-    late = {fb.interviewer for fb in data.feedback if fb.late}
-    by_skill = {s.skill_id: s for s in consensus.skills}
-    flagged = {s.skill_id for s in consensus.needs_discussion}
+    swatches = model.swatches
+    panel = [column.interviewer for column in model.columns]
+    skills = [row for discipline in model.disciplines for row in discipline.rows]
+    empty = {c.interviewer for c in model.columns if not c.counted}
 
     rows, cols = len(panel), len(skills)
     height = TOP_IN + rows * ROW_IN + BOTTOM_IN
@@ -122,16 +122,47 @@ def _render_grid(
         ax.spines[side].set_visible(False)
     ax.tick_params(length=0)
 
+    _cells(ax, skills, swatches, rows, cols)
+    for r, interviewer in enumerate(panel):
+        if interviewer in empty:
+            ax.text(
+                cols / 2,
+                r + 0.5,
+                model.no_feedback_label,
+                ha="center",
+                va="center",
+                fontsize=10,
+                style="italic",
+                color="#6B6B6B",
+            )
+    # White rules between rows and a wider one between disciplines.
+    for r in range(1, rows):
+        ax.axhline(r, color="white", linewidth=2)
+    edge = 0
+    for discipline in model.disciplines[:-1]:
+        edge += len(discipline.rows)
+        ax.axvline(edge, color="white", linewidth=6)
+
+    _label_axes(ax, skills, panel, names)
+    _discipline_names(ax, model, grid_w, cols)
+    _title(fig, title, model, height)
+    _legend(fig, rubric, model, (grid_x + grid_w, width, height), rows)
+    return _png(fig)
+
+
+def _cells(
+    ax: Axes, skills: Sequence[SkillRow], swatches: Mapping[str, Swatch], rows: int, cols: int
+) -> None:
     rated: list[Rectangle] = []
     colors: list[tuple[float, float, float]] = []
     kinds: dict[str, list[Rectangle]] = {_NOT_ASSESSED: [], _UNANSWERED: [], _NO_FEEDBACK: []}
     font = max(7.0, min(11.0, 360 / max(cols, 1) / 1.6))
-    for r, interviewer in enumerate(panel):
-        for c, skill in enumerate(skills):
+    for c, skill in enumerate(skills):
+        for r in range(rows):
             cell = Rectangle((c, r), 1, 1)
-            kind, level = _cell(interviewer, skill.id, missing, by_skill)
-            if kind != _RATED or level is None or level not in swatches:
-                kinds[_UNANSWERED if kind == _RATED else kind].append(cell)
+            kind, level = _kind(skill.cells[r], swatches)
+            if kind != _RATED or level is None:
+                kinds[kind].append(cell)
                 continue
             rgb = to_rgb(swatches[level].color)
             rated.append(cell)
@@ -146,7 +177,6 @@ def _render_grid(
                 fontweight="bold",
                 color="white" if _luminance(rgb) < 0.45 else TEXT_COLOR,
             )
-
     ax.add_collection(PatchCollection(rated, facecolors=colors, edgecolors="white", linewidths=2))
     for kind, face, hatch in (
         (_NOT_ASSESSED, NOT_ASSESSED_FACE, NOT_ASSESSED_HATCH),
@@ -162,94 +192,45 @@ def _render_grid(
         ax.add_collection(
             PatchCollection(kinds[_NO_FEEDBACK], facecolors=NO_FEEDBACK_FACE, linewidths=0)
         )
-    for r, interviewer in enumerate(panel):
-        if interviewer in missing:
-            ax.text(
-                cols / 2,
-                r + 0.5,
-                "no feedback yet",
-                ha="center",
-                va="center",
-                fontsize=10,
-                style="italic",
-                color="#6B6B6B",
-            )
-    # White rules between rows and a wider one between disciplines.
-    for r in range(1, rows):
-        ax.axhline(r, color="white", linewidth=2)
-    edge = 0
-    for discipline in rubric.disciplines[:-1]:
-        edge += len(discipline.skills)
-        ax.axvline(edge, color="white", linewidth=6)
-
-    _label_axes(ax, data, panel, names, late, flagged, cols)
-    _discipline_names(ax, data, grid_w, cols)
-    _title(fig, title, data, consensus, height)
-    _legend(fig, rubric, swatches, target_level, missing, (grid_x + grid_w, width, height), rows)
-    return _png(fig)
 
 
-def _submitted(data: SummaryData) -> set[str]:
-    return {fb.interviewer for fb in data.feedback}
-
-
-def _cell(
-    interviewer: str,
-    skill_id: str,
-    missing: set[str],
-    by_skill: Mapping[str, SkillConsensus],
-) -> tuple[str, str | None]:
-    if interviewer in missing:
+def _kind(cell: Cell, swatches: Mapping[str, Swatch]) -> tuple[str, str | None]:
+    if cell.kind == "level" and cell.level in swatches:
+        return _RATED, cell.level
+    if cell.kind == "no_feedback":
         return _NO_FEEDBACK, None
-    skill = by_skill.get(skill_id)
-    if skill is None:
-        return _UNANSWERED, None
-    levels = dict(skill.ratings)
-    if interviewer in levels:
-        return _RATED, levels[interviewer]
-    if interviewer in skill.not_assessed_by:
+    if cell.kind == "not_assessed":
         return _NOT_ASSESSED, None
     return _UNANSWERED, None
 
 
 def _label_axes(
-    ax: Axes,
-    data: SummaryData,
-    panel: Sequence[str],
-    names: Mapping[str, str],
-    late: set[str],
-    flagged: set[str],
-    cols: int,
+    ax: Axes, skills: Sequence[SkillRow], panel: Sequence[str], names: Mapping[str, str]
 ) -> None:
-    skills = data.rubric.skills
-    ax.set_xticks([c + 0.5 for c in range(cols)])
+    ax.set_xticks([c + 0.5 for c in range(len(skills))])
     labels = ax.set_xticklabels(
         [_mathsafe(_clip(s.name, SKILL_LABEL_MAX)) for s in skills],
         rotation=45,
         ha="right",
         rotation_mode="anchor",
-        fontsize=10 if cols <= 20 else 9,
+        fontsize=10 if len(skills) <= 20 else 9,
     )
     for label, skill in zip(labels, skills, strict=True):
-        if skill.id in flagged:
+        if skill.flagged:
             label.set_color(FLAG_COLOR)
             label.set_fontweight("bold")
     ax.set_yticks([r + 0.5 for r in range(len(panel))])
     ax.set_yticklabels(
-        [
-            _mathsafe(_clip(names.get(i) or i, ROW_LABEL_MAX) + (" (late)" if i in late else ""))
-            for i in panel
-        ],
-        fontsize=10,
+        [_mathsafe(_clip(names.get(i) or i, ROW_LABEL_MAX)) for i in panel], fontsize=10
     )
 
 
-def _discipline_names(ax: Axes, data: SummaryData, grid_w: float, cols: int) -> None:
+def _discipline_names(ax: Axes, model: SummaryModel, grid_w: float, cols: int) -> None:
     # Above the grid, centred on each discipline's columns, cut to the room they have.
     chars_per_col = grid_w / cols * DPI / 8.5  # about 8.5 px per bold character at 10 pt
     start = 0
-    for discipline in data.rubric.disciplines:
-        span = len(discipline.skills)
+    for discipline in model.disciplines:
+        span = len(discipline.rows)
         room = int(span * chars_per_col) - 1
         if room >= 3:
             ax.text(
@@ -265,27 +246,10 @@ def _discipline_names(ax: Axes, data: SummaryData, grid_w: float, cols: int) -> 
         start += span
 
 
-def _title(
-    fig: Figure, title: str, data: SummaryData, consensus: PanelConsensus, height: float
-) -> None:
-    rubric = data.rubric
-    target = consensus.target_level or data.interview.target_level
-    try:
-        target_name = rubric.level(target).name
-    except KeyError:
-        target_name = target
-    submitted = len(data.feedback)
-    expected = max(len(panel_order(data)), submitted)
-    alpha = consensus.agreement.alpha
-    agreement = (
-        f"agreement {ALPHA} = {alpha:.2f} ({consensus.agreement.reading})"
-        if alpha is not None
-        else "agreement: not enough data"
-    )
-    subtitle = (
-        f"Target level: {_clip(target_name, 30)} · {submitted} of {expected} submitted · "
-        f"{agreement}"
-    )
+def _title(fig: Figure, title: str, model: SummaryModel, height: float) -> None:
+    # The same count and agreement sentence as the summary (no per-panel coefficient).
+    agreement = model.agreement_text.removeprefix("Agreement: ").rstrip(".")
+    subtitle = f"Target level: {_clip(model.target_name, 30)} · {model.count_text} · {agreement}"
     fig.text(
         0.5,
         1 - 0.3 / height,
@@ -308,15 +272,10 @@ def _title(
 
 
 def _legend(
-    fig: Figure,
-    rubric: Rubric,
-    swatches: Mapping[str, Swatch],
-    target_level: str,
-    missing: set[str],
-    place: tuple[float, float, float],
-    rows: int,
+    fig: Figure, rubric: Rubric, model: SummaryModel, place: tuple[float, float, float], rows: int
 ) -> None:
     x, width, height = place  # inches: right edge of the grid, figure width and height
+    swatches, target_level = model.swatches, model.target_level
     levels = rubric.levels
     colors = [swatches[level.id].color for level in levels]
     cmap = ListedColormap(colors)
@@ -363,13 +322,13 @@ def _legend(
             label="unanswered",
         ),
     ]
-    if missing:
+    if model.not_counted:
         handles.append(
             Patch(
                 facecolor=NO_FEEDBACK_FACE,
                 edgecolor=HATCH_EDGE,
                 linewidth=0.6,
-                label="no feedback yet",
+                label=model.no_feedback_label,
             )
         )
     handles.append(Patch(facecolor=FLAG_COLOR, linewidth=0, label="skill needs discussion"))
@@ -387,7 +346,7 @@ def _legend(
 # -- no feedback yet ------------------------------------------------------------------------
 
 
-def _render_empty(title: str, data: SummaryData) -> bytes:
+def _render_empty(title: str, model: SummaryModel) -> bytes:
     fig = Figure(figsize=(MIN_WIDTH_IN, 3.0), dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)
     fig.text(
@@ -398,11 +357,10 @@ def _render_empty(title: str, data: SummaryData) -> bytes:
         fontsize=_title_size(title, MIN_WIDTH_IN),
         fontweight="bold",
     )
-    expected = len(panel_order(data))
     fig.text(
         0.5,
         0.4,
-        f"No feedback yet (0 of {expected} submitted)",
+        f"No feedback yet ({model.count_text})",
         ha="center",
         fontsize=13,
         color="#6B6B6B",

@@ -5,6 +5,12 @@ summary message; ``finish`` its thread (every interviewer's reply, packed into a
 few messages as fit, then the heatmap); ``update`` the same message when feedback
 arrives or changes later.
 The channel gets the summary and its thread replies, nothing else.
+
+Only counted feedback (``SummaryData.counted``) makes the consensus, the flags and
+every figure (:func:`consensus_of`): feedback given after the summary, edits made
+after it and shadows' feedback are shown in the thread, marked, and change none of
+them. People a mention would ping are shown by display name (``users.info``,
+cached by :class:`handlers.timezones.TimeZones`).
 """
 
 from __future__ import annotations
@@ -17,17 +23,21 @@ from typing import Any, Literal
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from handlers.blocks.form_dm import Block
 from handlers.blocks.summary import (
-    build_feedback_reply,
     build_not_in_channel_notice,
     build_summary,
     build_update_reply,
     describe_changes,
+    feedback_changes,
     pack_replies,
+    thread_replies,
 )
 from handlers.context import BotContext
 from handlers.logcontext import log_context
 from handlers.metrics import SUMMARIES
+from handlers.summary_notices import refresh_missing_dms
+from handlers.timezones import TimeZones
 from rubric.consensus import panel_consensus
 from rubric.consensus_types import PanelConsensus, PanelistInput, PanelRating
 from storage.summaries import (
@@ -66,7 +76,8 @@ def panel_inputs(feedback: Sequence[PanelistFeedback]) -> list[PanelistInput]:
 def consensus_of(
     data: SummaryData, feedback: Sequence[PanelistFeedback] | None = None
 ) -> PanelConsensus:
-    chosen = data.feedback if feedback is None else feedback
+    """The consensus of the counted feedback (or of ``feedback``, for tests and tools)."""
+    chosen = data.counted if feedback is None else feedback
     return panel_consensus(data.rubric, data.interview.target_level, panel_inputs(chosen))
 
 
@@ -80,11 +91,20 @@ class SummaryReport:
 
 class SummaryWorker:
     def __init__(
-        self, ctx: BotContext, client: WebClient, *, candidate_display: CandidateDisplay = "full"
+        self,
+        ctx: BotContext,
+        client: WebClient,
+        *,
+        candidate_display: CandidateDisplay = "full",
+        timezones: TimeZones | None = None,
     ) -> None:
         self.ctx = ctx
         self.client = client
         self.candidate_display = candidate_display
+        # Display names come with users.info, cached in the database next to the tz.
+        self.timezones = timezones or TimeZones(
+            ctx.default_tz, session_factory=ctx.session_factory, clock=ctx.now
+        )
 
     def claim(self, limit: int) -> list[SummaryJob]:
         with self.ctx.session_factory.begin() as session:
@@ -121,10 +141,24 @@ class SummaryWorker:
         with self.ctx.session_factory.begin() as session:
             return load_summary_data(session, interview_id)
 
+    def _names(self, data: SummaryData) -> dict[str, str]:
+        """Display names of the panel (best effort: an unknown name falls back to the ID)."""
+        people = [*data.expected, *data.shadows, *(f.interviewer for f in data.feedback)]
+        try:
+            return self.timezones.names(self.client, list(dict.fromkeys(people)))
+        except Exception as exc:  # names are a nicety; never fail the summary for them
+            logger.warning("display names not read: %s", type(exc).__name__)
+            return {}
+
     def _post(self, interview_id: int) -> None:
         data = self._load(interview_id)
         text, blocks = build_summary(
-            data, consensus_of(data), candidate_display=self.candidate_display, now=self.ctx.now()
+            data,
+            consensus_of(data),
+            candidate_display=self.candidate_display,
+            now=self.ctx.now(),
+            names=self._names(data),
+            posting=True,
         )
         response = self.client.chat_postMessage(
             channel=data.interview.hiring_channel, text=text, blocks=blocks
@@ -141,23 +175,20 @@ class SummaryWorker:
     def _finish(self, interview_id: int) -> None:
         with self.ctx.session_factory.begin() as session:
             data = load_summary_data(session, interview_id)
-            # Feedback changed since the post gets its reply from the update that follows.
+            # Replies that do not count, of feedback changed since the post, come from the
+            # update that follows; counted replies never change (the version before it).
             changed = set(changed_since_summary(session, interview_id))
             progress = thread_progress(session, interview_id)
         channel, ts = data.summary_channel, data.summary_ts
         if not channel or not ts:
             raise RuntimeError("a summary's thread is finished only after it was posted")
         self._post_replies(
-            progress,
-            interview_id,
-            channel,
-            ts,
-            [f for f in data.feedback if f.interviewer not in changed],
-            data,
+            progress, interview_id, channel, ts, thread_replies(data, changed=changed)
         )
         if "heatmap" not in progress.done:
             self._upload_heatmap(data, channel, ts)
             self._posted(interview_id, progress.key("heatmap"))
+        refresh_missing_dms(self.ctx, self.client, interview_id, progress)
         with self.ctx.session_factory.begin() as session:
             mark_summary_finished(session, interview_id, now=self.ctx.now())
 
@@ -183,19 +214,21 @@ class SummaryWorker:
         interview_id: int,
         channel: str,
         ts: str,
-        feedback: Sequence[PanelistFeedback],
-        data: SummaryData,
+        groups: Sequence[Sequence[tuple[str, str, list[Block]]]],
     ) -> None:
-        """Post each interviewer's reply once, as few to a message as fit (pack_replies).
+        """Post each reply once, as few to a message as fit (pack_replies), group by group:
+        counted feedback never shares a message with feedback that does not count.
 
-        Each posted reply is recorded under its interviewer, so a resumed unit skips
-        it even if the rest packs differently the next time.
+        Each posted reply is recorded under its key (``reply:<user>``, ``edit:<user>``),
+        so a resumed unit skips it even if the rest packs differently the next time.
         """
-        pending = [f for f in feedback if f"reply:{f.interviewer}" not in progress.done]
-        replies = [(f.interviewer, *build_feedback_reply(data, f)) for f in pending]
-        for interviewers, text, blocks in pack_replies(replies):
-            self.client.chat_postMessage(channel=channel, thread_ts=ts, text=text, blocks=blocks)
-            self._posted(interview_id, *(progress.key(f"reply:{who}") for who in interviewers))
+        for group in groups:
+            pending = [reply for reply in group if reply[0] not in progress.done]
+            for keys, text, blocks in pack_replies(pending):
+                self.client.chat_postMessage(
+                    channel=channel, thread_ts=ts, text=text, blocks=blocks
+                )
+                self._posted(interview_id, *(progress.key(key) for key in keys))
 
     def _posted(self, interview_id: int, *keys: str) -> None:
         with self.ctx.session_factory.begin() as session:
@@ -211,26 +244,24 @@ class SummaryWorker:
         channel, ts = data.summary_channel, data.summary_ts
         if not channel or not ts:
             raise RuntimeError("a summary is updated only after it was posted")
-        after = consensus_of(data)
-        # The summary as posted: without feedback that first arrived since. Edits overwrite
-        # the old answers, so an edited interviewer is counted with their current ones.
-        new_since = {f.interviewer for f in data.feedback if f.interviewer in changed and f.late}
-        before = consensus_of(data, [f for f in data.feedback if f.interviewer not in new_since])
+        # Counted feedback is the version from before the summary, so what the posted
+        # message showed and what it shows now are the same consensus: feedback given
+        # or edited since is shown in the thread and moves nothing.
+        consensus = consensus_of(data)
         text, blocks = build_summary(
-            data, after, candidate_display=self.candidate_display, now=included_until
+            data,
+            consensus,
+            candidate_display=self.candidate_display,
+            now=included_until,
+            names=self._names(data),
         )
         self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
         note_text, note_blocks = build_update_reply(
-            describe_changes(before, after, data.rubric, changed)
+            describe_changes(consensus, consensus, data.rubric, feedback_changes(data, changed))
         )
         self._post_once(progress, "note", interview_id, channel, ts, note_text, note_blocks)
         self._post_replies(
-            progress,
-            interview_id,
-            channel,
-            ts,
-            [f for f in data.feedback if f.interviewer in changed],
-            data,
+            progress, interview_id, channel, ts, thread_replies(data, changed=changed, update=True)
         )
         with self.ctx.session_factory.begin() as session:
             mark_summary_updated(
@@ -244,7 +275,12 @@ class SummaryWorker:
             # which never posts a summary (or has not yet) need not carry.
             from handlers.heatmap import render_heatmap
 
-            png = render_heatmap(data, consensus_of(data), candidate_display=self.candidate_display)
+            png = render_heatmap(
+                data,
+                consensus_of(data),
+                names=self._names(data),
+                candidate_display=self.candidate_display,
+            )
             self.client.files_upload_v2(
                 channel=channel,
                 thread_ts=ts,

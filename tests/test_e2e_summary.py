@@ -1,4 +1,8 @@
-"""End to end: the panel summary in the hiring channel, posted once, updated by late feedback."""
+"""End to end: the panel summary in the hiring channel, posted once, updated by later feedback.
+
+Feedback given after the summary, and edits made after it, are shown in the thread,
+marked, and never change what the summary says (DESIGN "After a partial summary").
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.config import FileConfig
 from handlers.blocks.limits import check_message
 from storage.models import Interview, InterviewState
 from tests.fakeslack import FakeSlack, Fault, Message, running_fake
 from tests.harness import ServedBot
+from tests.summary_data import all_text
 
 PANEL = {
     "U0AAA": ["system_design", "ml_workflows"],
@@ -33,6 +39,7 @@ LEVELS = {
     "U0DDD": {"system_design": "lead", "planning": "senior", "fundamentals": "senior"},
 }
 RECOMMENDATION = {"U0AAA": "no", "U0BBB": "strong_no", "U0CCC": "yes", "U0DDD": "strong_yes"}
+NAMES = {"U0AAA": "Ann Aa", "U0BBB": "Bo Bb", "U0CCC": "Cy Cc", "U0DDD": "Dee Dd"}
 INTERVIEW = """\
 interviews:
   - external_id: gh-42
@@ -53,12 +60,21 @@ def fake() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
+def file_config() -> FileConfig | None:
+    return None
+
+
+@pytest.fixture
 def served(
-    engine: Engine, session_factory: sessionmaker[Session], fake: FakeSlack, tmp_path: Path
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    fake: FakeSlack,
+    tmp_path: Path,
+    file_config: FileConfig | None,
 ) -> Iterator[ServedBot]:
     for user in [*PANEL, "U0RECRUIT", "U0LEAD", "U0STRANGER"]:
-        fake.add_user(user)
-    bot = ServedBot(engine, session_factory, fake)
+        fake.add_user(user, real_name=NAMES.get(user))
+    bot = ServedBot(engine, session_factory, fake, file_config=file_config)
     path = tmp_path / "interviews.yaml"
     path.write_text(
         INTERVIEW
@@ -74,9 +90,9 @@ def served(
     assert fake.rejected == [], f"the bot sent payloads Slack would reject: {fake.rejected}"
 
 
-def submit(served: ServedBot, user: str) -> None:
+def submit(served: ServedBot, user: str, levels: dict[str, str] | None = None) -> None:
     ratings: dict[str, tuple[str | None, str]] = {
-        skill: (level, f"{user} saw {skill}") for skill, level in LEVELS[user].items()
+        skill: (level, f"{user} saw {skill}") for skill, level in (levels or LEVELS[user]).items()
     }
     served.give_feedback(
         user, ratings, recommendation=RECOMMENDATION[user], notes=f"notes by {user}"
@@ -135,9 +151,16 @@ def test_summary_is_posted_once_after_the_last_submission(served: ServedBot) -> 
         assert session.scalars(select(Interview.state)).one() == InterviewState.SUMMARISED
 
 
-def test_partial_summary_at_the_deadline_then_late_feedback_updates_it(served: ServedBot) -> None:
+def summary_line(message: Message, skill: str) -> str:
+    """The skill's line of squares (not its line under Needs discussion)."""
+    lines = all_text(message.blocks).splitlines()
+    return next(line for line in lines if f"*{skill}*" in line and line.startswith(":"))
+
+
+def test_partial_summary_then_feedback_after_it_changes_nothing(served: ServedBot) -> None:
+    """Two late Leads would turn System design from Junior into a split: they do not."""
     fake = served.fake
-    for user in ["U0AAA", "U0BBB", "U0CCC"]:
+    for user in ["U0AAA", "U0BBB"]:
         submit(served, user)
     served.sweep()
     assert channel_posts(fake, threaded=False) == []
@@ -145,22 +168,72 @@ def test_partial_summary_at_the_deadline_then_late_feedback_updates_it(served: S
     served.clock.now = served.clock.now.replace(hour=10) + timedelta(hours=48, minutes=1)
     served.sweep()
     [summary] = channel_posts(fake, threaded=False)
-    assert "3 of 4" in text_of(summary)
-    assert "<@U0DDD>" in text_of(summary)  # named as missing
-    [replies] = channel_posts(fake, threaded=True)  # the three replies, packed in one message
-    assert all(f"Feedback from <@{u}>" in replies.text for u in ["U0AAA", "U0BBB", "U0CCC"])
+    assert "2 of 4 submitted" in text_of(summary)
+    # The missing are named, never mentioned (a mention pings them into the summary).
+    assert "posted without feedback from Cy Cc, Dee Dd." in text_of(summary)
+    assert "<@U0CCC>" not in text_of(summary) and "<@U0DDD>" not in text_of(summary)
+    assert "Junior ▼ below target · both Junior" in summary_line(
+        summary, "System design and implementation"
+    )
+    assert "summary_debrief" in text_of(summary)
+    [replies] = channel_posts(fake, threaded=True)  # the two replies, packed in one message
+    assert all(f"Feedback from <@{u}>" in replies.text for u in ["U0AAA", "U0BBB"])
+    [upload] = fake.uploads
+    assert upload["thread_ts"] == summary.ts
 
-    # U0DDD submits late: the same message is updated, and the thread says what changed
-    submit(served, "U0DDD")
+    # Both submit after the summary, rating System design Lead (and ML workflows Lead).
+    for user in ["U0CCC", "U0DDD"]:
+        submit(served, user, {**LEVELS[user], "system_design": "lead", "ml_workflows": "lead"})
+        served.sweep()
     served.sweep()
     assert len(channel_posts(fake, threaded=False)) == 1
     assert summary.history, "the summary was not updated in place"
-    assert "4 of 4" in text_of(summary)
-    assert "late" in text_of(summary).lower()
+    assert "2 of 4 before the summary, 2 after" in text_of(summary)
+    sd = summary_line(summary, "System design and implementation")
+    assert "Junior ▼ below target · both Junior" in sd and "split" not in sd
+    assert "Senior ● meets target · 1 rating" in summary_line(summary, "End-to-end ML workflows")
+    assert "Strong yes 0" in text_of(summary) and "Yes 0" in text_of(summary)
     thread = channel_posts(fake, threaded=True)
-    assert any("U0DDD" in text_of(m) and "Updated" in text_of(m) for m in thread)
+    late = [m for m in thread if "given after the summary" in m.text]
+    assert {u for u in ["U0CCC", "U0DDD"] if any(f"<@{u}>" in m.text for m in late)} == {
+        "U0CCC",
+        "U0DDD",
+    }
+    assert all("not counted" in m.text for m in late)
+    notes = [m for m in thread if m.text.startswith("Updated:")]
+    assert notes and all("not counted" in m.text for m in notes)
+    assert not any("Consensus:" in m.text or "Needs discussion:" in m.text for m in notes)
+    for message in thread:
+        check_message(message.text, message.blocks)
     served.sweep()
     assert len(channel_posts(fake, threaded=False)) == 1
+
+
+@pytest.mark.parametrize(
+    "file_config", [FileConfig.model_validate({"feedback": {"editable_until": "deadline"}})]
+)
+def test_an_edit_after_a_complete_summary_is_shown_and_not_counted(served: ServedBot) -> None:
+    fake = served.fake
+    for user in PANEL:
+        submit(served, user)
+    served.sweep()
+    served.sweep()
+    [summary] = channel_posts(fake, threaded=False)
+    assert "4 of 4 submitted" in text_of(summary)
+    before = summary_line(summary, "System design and implementation")
+    assert "split Junior / Lead · 2 Junior, 2 Lead" in before
+
+    # U0AAA changes System design to Lead after reading the summary.
+    submit(served, "U0AAA", {**LEVELS["U0AAA"], "system_design": "lead"})
+    served.sweep()
+    served.sweep()
+    assert summary_line(summary, "System design and implementation") == before
+    thread = channel_posts(fake, threaded=True)
+    [edit] = [m for m in thread if "edited after the summary" in m.text]
+    assert "<@U0AAA>" in edit.text and "the version from before the summary counts" in edit.text
+    assert "Lead: U0AAA saw system_design" in text_of(edit)
+    [note] = [m for m in thread if m.text.startswith("Updated:")]
+    assert "<@U0AAA> edited their feedback after the summary" in note.text
 
 
 def test_not_in_channel_tells_the_recruiter_once_and_retries(served: ServedBot) -> None:

@@ -23,8 +23,8 @@ from handlers.heatmap import (
     render_heatmap,
 )
 from rubric.consensus_types import PanelConsensus
-from storage.views import RatingView, SummaryData
-from tests.test_blocks_summary import (
+from storage.views import RatingView, Standing, SummaryData
+from tests.summary_data import (
     MLE,
     PANEL,
     make_interview,
@@ -57,7 +57,7 @@ def render(data: SummaryData, **kwargs: object) -> bytes:
 
 @pytest.fixture(scope="module")
 def mle_data() -> SummaryData:
-    return summary_data(MLE, panel_feedback(late_d=True))
+    return summary_data(MLE, panel_feedback())
 
 
 def test_valid_png_of_a_sensible_size(mle_data: SummaryData) -> None:
@@ -96,6 +96,25 @@ def test_missing_interviewers_get_a_light_row() -> None:
     assert count_color(image, NO_FEEDBACK_FACE) > 20_000
 
 
+def test_feedback_after_the_summary_is_not_drawn() -> None:
+    """U0DDD's row is the light one of a member without counted feedback, not their levels."""
+    counted = summary_data(MLE, panel_feedback()[:3], expected=PANEL, posted=True)
+    after = summary_data(MLE, panel_feedback(d_standing=Standing.AFTER_SUMMARY), expected=PANEL)
+    faces = [s.color for s in level_swatches(MLE, "senior").values()]
+
+    def areas(data: SummaryData) -> list[int]:
+        image = decode(render(data))
+        return [count_color(image, face) for face in faces]
+
+    # Only the subtitle differs ("3 of 4 before the summary, 1 after"): the same cells.
+    assert areas(after) == areas(counted)
+    full = summary_data(MLE, panel_feedback())
+    assert areas(full)[2] > areas(after)[2] + 2000  # U0DDD's Lead (blue) is not drawn
+    shadow = replace(panel_feedback()[3], interviewer="U0SHADOW", standing=Standing.SHADOW)
+    with_shadow = summary_data(MLE, [*panel_feedback()[:3], shadow])
+    assert render(with_shadow) == render(summary_data(MLE, panel_feedback()[:3]))
+
+
 @pytest.mark.parametrize(("n_panel", "n_skills"), [(1, 1), (4, 16), (12, 30), (12, 1), (1, 30)])
 def test_any_size_renders(n_panel: int, n_skills: int) -> None:
     data = worst_panel(make_rubric(n_skills, long_names=True), n_panel, missing=n_panel // 3)
@@ -132,7 +151,7 @@ def test_rendering_never_imports_pyplot() -> None:
     # that rendering does not load it.
     code = (
         "import sys\n"
-        "from tests.test_blocks_summary import MLE, panel_feedback, real_consensus, summary_data\n"
+        "from tests.summary_data import MLE, panel_feedback, real_consensus, summary_data\n"
         "from handlers.heatmap import render_heatmap\n"
         "data = summary_data(MLE, panel_feedback())\n"
         "assert render_heatmap(data, real_consensus(data)).startswith(b'\\x89PNG')\n"
@@ -150,6 +169,8 @@ def test_title_names_and_candidate_display(mle_data: SummaryData) -> None:
     named = render_heatmap(mle_data, consensus, names={"U0AAA": "Ann Example"})
     assert named != default
     decode(named)
+    # Only the row label differs: the same name as the ID gives the same picture.
+    assert render_heatmap(mle_data, consensus, names={"U0AAA": "U0AAA"}) == default
 
 
 def test_awkward_text_does_not_break_rendering() -> None:

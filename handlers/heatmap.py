@@ -305,7 +305,18 @@ def _legend(
     bar.ax.tick_params(length=0)
     bar.ax.minorticks_off()
     bar.outline.set_visible(False)
+    fig.legend(
+        handles=_legend_handles(model),
+        loc="upper left",
+        bbox_to_anchor=((x + 0.15) / width, (top - bar_h - 0.2) / height),
+        fontsize=8.5,
+        frameon=False,
+        handlelength=1.4,
+        borderaxespad=0,
+    )
 
+
+def _legend_handles(model: SummaryModel) -> list[Patch]:
     handles = [
         Patch(
             facecolor=NOT_ASSESSED_FACE,
@@ -332,15 +343,7 @@ def _legend(
             )
         )
     handles.append(Patch(facecolor=FLAG_COLOR, linewidth=0, label="skill needs discussion"))
-    fig.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=((x + 0.15) / width, (top - bar_h - 0.2) / height),
-        fontsize=8.5,
-        frameon=False,
-        handlelength=1.4,
-        borderaxespad=0,
-    )
+    return handles
 
 
 # -- no feedback yet ------------------------------------------------------------------------

@@ -343,7 +343,8 @@ def interviews_for_owner(
 
 def _progress(interview: Interview) -> InterviewProgress:
     panel = sorted(interview.requests, key=lambda r: (r.position, r.id))
-    expected = [r for r in panel if r.state != RequestState.DECLINED]
+    # Shadows are never waited for (their feedback never counts).
+    expected = [r for r in panel if r.state != RequestState.DECLINED and not r.shadow]
     missing = tuple(r.interviewer for r in expected if r.state != RequestState.SUBMITTED)
     return InterviewProgress(
         interview=interview_view(interview),

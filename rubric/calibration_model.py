@@ -13,12 +13,13 @@ reads the shift before the clipping:
   ``d >= 1``); expectation-maximisation shares it among the shifts it allows.
 
 An interviewer's offset is the mean of ``p_r``, in level steps: the shift they apply
-on average, as if the scale had no ends. The fit is penalised by a small pseudo-count
-prior on ``p_r`` that puts most weight on no shift (it keeps every probability
-positive, decides shifts the data cannot tell apart, such as +1 from +2 when no
-candidate was Junior, in favour of the smaller one, and steadies small samples),
-and another on ``pi``. Offsets are then centred to sum to zero over the fitted
-interviewers, weighted by their ratings: the reference is the team's average rater.
+on average, as if the scale had no ends. The fit is penalised three ways: a
+pseudo-count prior on ``p_r`` with most weight on no shift (every probability stays
+positive; small samples steady), a cost of ``SHIFT_COST * d^2`` per rating (where the
+data cannot tell +1 from +2, e.g. no candidate was Junior, the smaller shift wins
+instead of a few ambiguous units deciding it), and a small prior on ``pi``. Offsets
+are then centred to sum to zero over the fitted interviewers, weighted by their
+ratings: the reference is the team's average rater.
 
 Pure numpy, vectorised over ratings; deterministic for a given input order.
 """

@@ -158,6 +158,9 @@ def test_sweep_thread_replies_with_maximum_evidence_and_notes(n_panel: int, n_sk
             body = all_text(blocks)
             assert "&amp;" in body or "word" in body
             assert "<<" not in body and "&a…" not in body
+            edit = FeedbackEdit(fb.recommendation, notes, fb.ratings, END + timedelta(days=3))
+            edited = PanelistFeedback(**{**fb.__dict__, "edit_after_summary": edit})
+            assert_fits(*build_edit_reply(data, edited))
 
 
 # -- the thread: which replies, in which groups ------------------------------------------------

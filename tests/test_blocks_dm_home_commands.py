@@ -350,6 +350,16 @@ def test_home_marks_overdue_forms_and_lists_them_first() -> None:
     assert "overdue" in all_text(view["blocks"])
 
 
+def test_home_says_a_form_is_no_longer_overdue_once_the_summary_is_out() -> None:
+    late = make_ctx(public_id="req_late", due_at=DUE - timedelta(hours=30), after_summary=True)
+    view = home(open_forms=[late], now=DUE - timedelta(hours=1))
+    body = all_text(view["blocks"])
+    assert "overdue" not in body
+    assert "summary posted" in body and "after it" in body
+    [button] = buttons(view["blocks"])  # still welcome: the evidence has value
+    assert button["value"] == "req_late"
+
+
 def test_home_recent_items_edit_only_while_editable() -> None:
     editable = make_ctx(public_id="req_e", feedback=own_feedback())
     locked = make_ctx(

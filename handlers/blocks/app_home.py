@@ -121,7 +121,11 @@ def open_form_item(ctx: FormContext, *, tz: tzinfo, now: datetime) -> Block:
         reason = "the interview was cancelled" if is_cancelled(ctx) else "you are off the panel"
         lines.append(f"_No feedback needed: {reason}._")
         return section("\n".join(lines))
-    lines[-1] += f" · {due_text(ctx.request, tz, now)}"
+    if ctx.after_summary:
+        # Not overdue any more: the summary went out without it; it is still welcome.
+        lines[-1] += " · _summary posted: what you give now is marked as after it_"
+    else:
+        lines[-1] += f" · {due_text(ctx.request, tz, now)}"
     focus = skill_names(ctx.rubric, ctx.request.focus_skills)
     if focus:
         lines.append("Focus: " + ", ".join(escape_mrkdwn(name) for name in focus))

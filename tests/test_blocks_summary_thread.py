@@ -252,6 +252,9 @@ def test_update_reply() -> None:
 def test_feedback_after_the_summary_moves_no_consensus_in_the_note() -> None:
     """Late feedback that would flip System design: the note says it is not counted."""
     data = thread_data()
+    assert feedback_changes(data, ["U0AAA", "U0NOBODY"]) == [
+        FeedbackChange("U0AAA", "edited_back")  # changed, yet what counts is all there is
+    ]
     changes = feedback_changes(data, ["U0BBB", "U0DDD", "U0SHADOW", "U0NOBODY"])
     assert changes == [
         FeedbackChange("U0BBB", "edited_after_summary"),

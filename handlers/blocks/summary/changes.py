@@ -28,8 +28,12 @@ from rubric import Rubric
 from rubric.consensus_types import PanelConsensus
 from storage.views import Standing, SummaryData
 
-ChangeKind = Literal["submitted", "edited", "after_summary", "edited_after_summary", "shadow"]
-NOT_COUNTED: frozenset[ChangeKind] = frozenset({"after_summary", "edited_after_summary", "shadow"})
+ChangeKind = Literal[
+    "submitted", "edited", "after_summary", "edited_after_summary", "edited_back", "shadow"
+]
+NOT_COUNTED: frozenset[ChangeKind] = frozenset(
+    {"after_summary", "edited_after_summary", "edited_back", "shadow"}
+)
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,8 @@ def feedback_changes(data: SummaryData, changed: Sequence[str]) -> list[Feedback
             kind = "after_summary"
         elif fb.edit_after_summary is not None:
             kind = "edited_after_summary"
-        else:
-            kind = "edited"
+        else:  # changed since the post, yet the same answers as the version that counts
+            kind = "edited_back"
         changes.append(FeedbackChange(interviewer, kind))
     return changes
 
@@ -68,6 +72,9 @@ _SENTENCES: dict[ChangeKind, str] = {
     "edited_after_summary": (
         "{who} edited their feedback after the summary: the edit is in the thread, not "
         "counted; the version from before the summary counts."
+    ),
+    "edited_back": (
+        "{who} edited their feedback after the summary, back to the version from before it."
     ),
     "shadow": "{who} (shadow interviewer) submitted feedback: it is in the thread, not counted.",
 }

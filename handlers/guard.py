@@ -103,14 +103,21 @@ class Guard:
     # -- one middleware per surface -------------------------------------------------
     def button(self, action: Action) -> Middleware:
         """block_actions whose button value is a request's public id."""
+        return self._button(action, lambda body: {"public_id": button_value(body)})
+
+    def interview_button(self, action: Action) -> Middleware:
+        """block_actions whose button value is an interview number (the summary's buttons)."""
+        return self._button(action, lambda body: {"interview_id": button_interview(body)})
+
+    def _button(
+        self, action: Action, target: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> Middleware:
+        """One button guard; ``target`` pulls what the button acts on out of the body."""
 
         def guard_button(
             body: dict[str, Any], client: WebClient, context: BoltContext, next: Callable[[], None]
         ) -> BoltResponse | None:
-            user = user_of(body)
-            decision = self._decide(
-                client, user, action, "block_actions", public_id=button_value(body)
-            )
+            decision = self._decide(client, user_of(body), action, "block_actions", **target(body))
             if decision is not None and decision.allowed:
                 context["access"] = decision
                 next()
@@ -121,29 +128,6 @@ class Guard:
             return BoltResponse(status=200, body="")
 
         return guard_button
-
-    def interview_button(self, action: Action) -> Middleware:
-        """block_actions whose button value is an interview number (the summary's buttons)."""
-
-        def guard_interview_button(
-            body: dict[str, Any], client: WebClient, context: BoltContext, next: Callable[[], None]
-        ) -> BoltResponse | None:
-            decision = self._decide(
-                client,
-                user_of(body),
-                action,
-                "block_actions",
-                interview_id=button_interview(body),
-            )
-            if decision is not None and decision.allowed:
-                context["access"] = decision
-                next()
-                return None
-            message = UNAVAILABLE if decision is None else decision.message
-            self.ctx.later(self._tell_after_button, client, body, action, message)
-            return BoltResponse(status=200, body="")
-
-        return guard_interview_button
 
     def feedback_view(self, action: Action) -> Middleware:
         """view_submission of the feedback modal: the request is in private_metadata."""

@@ -21,9 +21,8 @@ from functools import partial
 
 from benchmarks.common import Context, Figure, Section, Target
 from benchmarks.panel_data import END, make_panel, summary_data
-from handlers.blocks.summary import build_summary
+from handlers.blocks.summary import build_summary, consensus_of
 from handlers.heatmap import render_heatmap
-from handlers.summary import consensus_of
 from rubric import load_builtin
 from storage.views import SummaryData
 

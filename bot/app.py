@@ -171,7 +171,9 @@ def build_bot(
     app.use(_request_context)
     timezones = TimeZones(ctx.default_tz, session_factory=session_factory, clock=clock)
     register_listeners(app, ctx, timezones, candidate_display=config.summary.candidate_display)
-    summaries = SummaryWorker(ctx, client, candidate_display=config.summary.candidate_display)
+    summaries = SummaryWorker(
+        ctx, client, candidate_display=config.summary.candidate_display, timezones=timezones
+    )
     sweeper = Sweeper(ctx, client, timezones, summaries, retention=config.retention.period)
     return Bot(app, ctx, client, timezones, sweeper)
 

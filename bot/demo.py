@@ -31,8 +31,7 @@ from bot.fakeslack import FakeSlack
 from bot.server import BotWsgiApp, make_http_server, stop_http_server
 from bot.slack_client import create_web_client
 from bot.slackreq import Reply, block_action, post, view_submission
-from handlers.blocks.summary import render_summary_text
-from handlers.summary import consensus_of
+from handlers.blocks.summary import consensus_of, render_summary_text
 from storage.engine import create_engine_for, make_session_factory
 from storage.import_file import parse_interview
 from storage.interviews import Timings, import_interviews

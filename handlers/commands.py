@@ -17,12 +17,12 @@ from slack_sdk.errors import SlackApiError
 from handlers.blocks.calibration import build_calibration_report
 from handlers.blocks.commands import build_help, build_list, build_notice
 from handlers.blocks.schedule_modal import build_schedule_modal
-from handlers.blocks.summary import build_summary
+from handlers.blocks.summary import build_summary, consensus_of
 from handlers.blocks.text import escape_mrkdwn
 from handlers.command_text import CommandText, parse_command
 from handlers.context import BotContext
 from handlers.feedback import update_form_dm
-from handlers.summary import CandidateDisplay, consensus_of
+from handlers.summary import CandidateDisplay
 from handlers.timezones import TimeZones
 from storage.audit import record_audit
 from storage.calibration import calibration_report

@@ -33,13 +33,12 @@ from handlers.blocks.summary import (
     pack_replies,
     thread_replies,
 )
+from handlers.blocks.summary.model import consensus_of
 from handlers.context import BotContext
 from handlers.logcontext import log_context
 from handlers.metrics import SUMMARIES
 from handlers.summary_notices import refresh_missing_dms
 from handlers.timezones import TimeZones
-from rubric.consensus import panel_consensus
-from rubric.consensus_types import PanelConsensus, PanelistInput, PanelRating
 from storage.summaries import (
     SummaryJob,
     changed_since_summary,
@@ -51,34 +50,11 @@ from storage.summaries import (
     record_summary_failure,
 )
 from storage.summary_thread import ThreadProgress, record_thread_post, thread_progress
-from storage.views import PanelistFeedback, SummaryData
+from storage.views import SummaryData
 
 logger = logging.getLogger(__name__)
 
 CandidateDisplay = Literal["full", "initials"]
-
-
-def panel_inputs(feedback: Sequence[PanelistFeedback]) -> list[PanelistInput]:
-    return [
-        PanelistInput(
-            interviewer=f.interviewer,
-            focus=f.focus_skills,
-            recommendation=f.recommendation,
-            ratings=tuple(
-                PanelRating(r.skill_id, r.level, has_evidence=bool(r.evidence.strip()))
-                for r in f.ratings
-            ),
-        )
-        for f in feedback
-    ]
-
-
-def consensus_of(
-    data: SummaryData, feedback: Sequence[PanelistFeedback] | None = None
-) -> PanelConsensus:
-    """The consensus of the counted feedback (or of ``feedback``, for tests and tools)."""
-    chosen = data.counted if feedback is None else feedback
-    return panel_consensus(data.rubric, data.interview.target_level, panel_inputs(chosen))
 
 
 @dataclass

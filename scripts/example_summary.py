@@ -15,9 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.examples import NAMES, example_summary_data
-from handlers.blocks.summary import build_feedback_reply, build_summary, render_summary_text
+from handlers.blocks.summary import (
+    build_feedback_reply,
+    build_summary,
+    consensus_of,
+    render_summary_text,
+)
 from handlers.heatmap import render_heatmap
-from handlers.summary import consensus_of
 
 AS_OF = datetime(2027, 3, 1, 13, 0, tzinfo=UTC)
 

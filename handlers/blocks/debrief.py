@@ -35,8 +35,8 @@ from dataclasses import dataclass
 
 # The summary's "Debrief guide" button (value: the interview id), and its spread words.
 from handlers.blocks.summary import DEBRIEF_ACTION, spread_words
-from rubric.consensus import panel_consensus
-from rubric.consensus_types import PanelConsensus, PanelistInput, PanelRating, Verdict
+from handlers.blocks.summary.model import consensus_of
+from rubric.consensus_types import PanelConsensus, Verdict
 from rubric.model import Rubric
 from storage.views import PanelistFeedback, Standing, SummaryData
 
@@ -146,26 +146,11 @@ def speaking_order(ratings: Sequence[tuple[str, int]], panel: Sequence[str]) -> 
     return tuple(who for who, _ in ordered)
 
 
-def panel_inputs(feedback: Sequence[PanelistFeedback]) -> list[PanelistInput]:
-    return [
-        PanelistInput(
-            interviewer=f.interviewer,
-            focus=f.focus_skills,
-            recommendation=f.recommendation,
-            ratings=tuple(
-                PanelRating(r.skill_id, r.level, has_evidence=bool(r.evidence.strip()))
-                for r in f.ratings
-            ),
-        )
-        for f in feedback
-    ]
-
-
 def debrief_guide(data: SummaryData, *, candidate: str | None = None) -> DebriefGuide:
     """The guide for a summary's data; ``candidate`` overrides the name shown (initials)."""
     rubric = data.rubric
     counted = data.counted
-    consensus = panel_consensus(rubric, data.interview.target_level, panel_inputs(counted))
+    consensus = consensus_of(data)
     panel = _panel_order(data)
     agenda = _agenda(rubric, consensus, counted, panel)
     settled = tuple(

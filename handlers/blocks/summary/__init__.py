@@ -25,6 +25,8 @@ from handlers.blocks.summary.model import (
     Column,
     SkillRow,
     SummaryModel,
+    consensus_of,
+    panel_inputs,
     summary_model,
 )
 from handlers.blocks.summary.names import (
@@ -75,6 +77,7 @@ __all__ = [
     "build_update_reply",
     "candidate_initials",
     "candidate_name",
+    "consensus_of",
     "date_token",
     "describe_changes",
     "feedback_changes",
@@ -82,6 +85,7 @@ __all__ = [
     "level_swatches",
     "pack",
     "pack_replies",
+    "panel_inputs",
     "render_blocks",
     "render_summary_text",
     "render_text",

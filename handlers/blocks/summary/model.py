@@ -37,7 +37,14 @@ from handlers.blocks.summary.names import (
     spread_words,
 )
 from rubric import Rubric
-from rubric.consensus_types import PanelConsensus, SkillConsensus, Verdict
+from rubric.consensus import panel_consensus
+from rubric.consensus_types import (
+    PanelConsensus,
+    PanelistInput,
+    PanelRating,
+    SkillConsensus,
+    Verdict,
+)
 from storage.views import PanelistFeedback, SummaryData
 
 CellKind = Literal["level", "not_assessed", "unanswered", "no_feedback"]
@@ -332,3 +339,32 @@ def evidence_text(model: SummaryModel, name: Callable[[str, int], str], label: s
     where = [f"{name(skill, NAME_MAX)} {n}" for skill, n in model.evidence_gaps]
     text = f"{label}: {plural(model.without_evidence, 'rating')} without evidence"
     return text + (f" ({listing(where, 10)})" if where else "")
+
+
+def panel_inputs(feedback: Sequence[PanelistFeedback]) -> list[PanelistInput]:
+    """Stored feedback reduced to what the consensus math reads."""
+    return [
+        PanelistInput(
+            interviewer=f.interviewer,
+            focus=f.focus_skills,
+            recommendation=f.recommendation,
+            ratings=tuple(
+                PanelRating(r.skill_id, r.level, has_evidence=bool(r.evidence.strip()))
+                for r in f.ratings
+            ),
+        )
+        for f in feedback
+    ]
+
+
+def consensus_of(
+    data: SummaryData, feedback: Sequence[PanelistFeedback] | None = None
+) -> PanelConsensus:
+    """The consensus of the counted feedback (or of ``feedback``, for tests and tools).
+
+    The one place that decides what the summary, the heatmap and the debrief
+    guide count: feedback given after the summary, edits after it and shadows'
+    feedback never enter it.
+    """
+    chosen = data.counted if feedback is None else feedback
+    return panel_consensus(data.rubric, data.interview.target_level, panel_inputs(chosen))

@@ -114,7 +114,8 @@ def run(ctx: Context) -> list[Section]:
         "directly (no database, no Slack), the other two columns its halves. MLE rubric "
         "(16 skills, 3 levels), target Senior; every interviewer rates 2 focus skills, "
         "Fundamentals and 3 more, with disagreements (`benchmarks/panel_data.py`). The "
-        "consensus half is the per-skill medians, counts and flags (pure Python; no per-panel alpha any more)."
+        "consensus half is the per-skill medians, counts and flags (pure Python; "
+        "no per-panel alpha any more)."
     )
     heat.notes.append(
         "`render_heatmap` (matplotlib Agg, PNG), one image per run after "

@@ -26,12 +26,14 @@ from pydantic import SecretStr
 
 from bot.app import Bot, build_bot
 from bot.config import Config, FileConfig, Secrets
-from bot.examples import PANEL, START
+from bot.examples import NAMES, PANEL, START
 from bot.fakeslack import FakeSlack
 from bot.server import BotWsgiApp, make_http_server, stop_http_server
 from bot.slack_client import create_web_client
 from bot.slackreq import Reply, block_action, post, view_submission
-from handlers.blocks.summary import consensus_of, render_summary_text
+from handlers.blocks.debrief import debrief_guide
+from handlers.blocks.debrief_render import render_guide_text
+from handlers.blocks.summary import DEBRIEF_ACTION, consensus_of, render_summary_text
 from storage.engine import create_engine_for, make_session_factory
 from storage.import_file import parse_interview
 from storage.interviews import Timings, import_interviews
@@ -39,7 +41,7 @@ from storage.migrate import upgrade
 from storage.summaries import load_summary_data
 
 DEFAULT_OUT = Path("interview-bot-demo")
-STEPS = 9
+STEPS = 10
 WAIT_SECONDS = 10.0
 BLOCK_KIT_BUILDER = "https://app.slack.com/block-kit-builder"
 
@@ -48,10 +50,10 @@ RECRUITER = "U0RECRUIT"
 HIRING_LEAD = "U0LEAD"
 # Slack user id -> (display name, time zone)
 PEOPLE: dict[str, tuple[str, str]] = {
-    "U0PRIYA": ("Priya Raman", "Asia/Kolkata"),
-    "U0MARCO": ("Marco Bianchi", "Europe/Rome"),
-    "U0SUN": ("Sun Park", "Asia/Seoul"),
-    "U0ALEX": ("Alex Morgan", "America/New_York"),
+    "U0PRIYA": (NAMES["U0PRIYA"], "Asia/Kolkata"),
+    "U0MARCO": (NAMES["U0MARCO"], "Europe/Rome"),
+    "U0SUN": (NAMES["U0SUN"], "Asia/Seoul"),
+    "U0ALEX": (NAMES["U0ALEX"], "America/New_York"),
     RECRUITER: ("Rita Recruiter", "Europe/London"),
     HIRING_LEAD: ("Lee Lead", "America/Los_Angeles"),
 }
@@ -270,8 +272,15 @@ class _Demo:
         self.say(self.summary_text(interview_id).rstrip("\n"))
         self.say("")
 
+        self.say(
+            f"[9/{STEPS}] {self.name(HIRING_LEAD)} clicks Debrief guide on the summary: "
+            "an agenda by disagreement, who speaks first, what to probe in a follow-up"
+        )
+        self.open_debrief_guide(interview_id)
+        self.say("")
+
         written = self.write(out_dir)
-        self.say(f"[9/{STEPS}] Wrote {len(written)} files to {out_dir}/:")
+        self.say(f"[10/{STEPS}] Wrote {len(written)} files to {out_dir}/:")
         for path in written:
             self.say(f"      {path.name}")
         self.say(
@@ -372,6 +381,24 @@ class _Demo:
             if sent.kind == "dm-update":
                 self.say(f"      DM to {self.name(user)} updated: {sent.payload['text']}")
 
+    def open_debrief_guide(self, interview_id: int) -> None:
+        summary = next(
+            (m for m in self.fake.messages_in(HIRING_CHANNEL) if m.thread_ts is None), None
+        )
+        if summary is None or _button_value(summary.blocks, (DEBRIEF_ACTION,)) is None:
+            raise DemoError("the summary has no Debrief guide button")
+        opened_before = len(self.fake.calls_to("views.open"))
+        trigger = self.fake.issue_trigger()
+        self.send(block_action(HIRING_LEAD, DEBRIEF_ACTION, str(interview_id), trigger_id=trigger))
+        self.wait(lambda: len(self.fake.calls_to("views.open")) > opened_before, "the guide")
+        self.recorder.drain(viewer=HIRING_LEAD)
+        view = _decoded(self.fake.calls_to("views.open")[-1].args.get("view"))
+        self.say(f"      the bot opened the modal {view.get('title', {}).get('text', '')!r}")
+        with self.bot.ctx.session_factory.begin() as session:
+            data = load_summary_data(session, interview_id)
+        self.say("")
+        self.say(render_guide_text(debrief_guide(data), self.name).rstrip("\n"))
+
     def sweep_until_quiet(self) -> None:
         for _round in range(5):
             report = self.bot.sweeper.run_once()
@@ -385,8 +412,7 @@ class _Demo:
     def summary_text(self, interview_id: int) -> str:
         with self.bot.ctx.session_factory.begin() as session:
             data = load_summary_data(session, interview_id)
-        names = {user: name for user, (name, _tz) in PEOPLE.items()}
-        return render_summary_text(data, consensus_of(data), names=names)
+        return render_summary_text(data, consensus_of(data), names=NAMES)
 
     def write(self, out_dir: Path) -> list[Path]:
         written: list[Path] = []

@@ -49,12 +49,19 @@ def test_demo_runs_the_whole_flow_offline(
     assert result.returncode == 0, result.stdout + result.stderr
     assert seconds < 60
     stdout = result.stdout
-    for step in range(1, 10):
-        assert f"[{step}/9]" in stdout
+    for step in range(1, 11):
+        assert f"[{step}/10]" in stdout
     summary = stdout[stdout.index("Interview summary: Ada Lovelace") :]
     assert "Needs discussion" in summary
     assert "System design" in summary[summary.index("Needs discussion") :]
     assert "4 of 4 submitted" in summary
+    # J, J, L, L against a Senior target: a split, never "meets target"
+    [design] = [line for line in summary.splitlines() if "J J L L" in line]
+    assert "split Junior / Lead" in design and "meets" not in design
+    # the hiring lead's debrief guide: the split skill first, minority views first
+    guide = stdout[stdout.index("Debrief guide: Ada Lovelace") :]
+    assert guide.index("1. System design") < guide.index("Other skills")
+    assert "The panel decides, not the bot." in guide
     assert "block-kit-builder" in stdout
     assert str(out.resolve()) in stdout
     assert "Traceback" not in result.stderr
@@ -71,6 +78,7 @@ def test_demo_writes_valid_block_kit_and_the_heatmap(
     for user in ("U0PRIYA", "U0MARCO", "U0SUN", "U0ALEX"):
         assert any(re.fullmatch(rf"\d\d-dm-{user}\.json", f) for f in files), files
         assert any(re.fullmatch(rf"\d\d-modal-{user}\.json", f) for f in files), files
+    assert any(re.fullmatch(r"\d\d-modal-U0LEAD\.json", f) for f in files), files  # the guide
     # the thread: every interviewer's notes and evidence (packed into one message here)
     threads = [f for f in files if re.fullmatch(r"\d\d-thread(-U0\w+)?\.json", f)]
     assert threads, files

@@ -14,11 +14,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from rubric import Rubric
-from storage.models import AuditEvent, Feedback, FeedbackRequest, FeedbackVersion, Interview
-from storage.queries import rubrics_for_versions
+from storage.models import AuditEvent, Feedback, FeedbackRequest, FeedbackVersion
+from storage.queries import interview_with_feedback, rubrics_for_versions
 
 __all__ = [
     "AuditRecord",
@@ -114,15 +114,7 @@ class InterviewRecord:
 
 def interview_record(session: Session, interview_id: int) -> InterviewRecord | None:
     """The interview's complete record, or None if there is no such interview."""
-    interview = session.scalars(
-        sa.select(Interview)
-        .where(Interview.id == interview_id)
-        .options(
-            selectinload(Interview.requests)
-            .selectinload(FeedbackRequest.feedback)
-            .selectinload(Feedback.ratings)
-        )
-    ).one_or_none()
+    interview = interview_with_feedback(session, interview_id)
     if interview is None:
         return None
     rubric = rubrics_for_versions(session, [interview.rubric_version_id])[

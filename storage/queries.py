@@ -49,6 +49,7 @@ __all__ = [
     "forms_for_interviewer",
     "get_interview_view",
     "interview_view",
+    "interview_with_feedback",
     "interviews_for_owner",
     "missing_forms_after_summary",
     "rubrics_for_versions",
@@ -352,6 +353,20 @@ def _progress(interview: Interview) -> InterviewProgress:
         submitted=len(expected) - len(missing),
         missing=missing,
     )
+
+
+def interview_with_feedback(session: Session, interview_id: int) -> Interview | None:
+    """The interview with its requests, their feedback and ratings, read fresh; None if unknown."""
+    return session.scalars(
+        sa.select(Interview)
+        .where(Interview.id == interview_id)
+        .options(
+            selectinload(Interview.requests)
+            .selectinload(FeedbackRequest.feedback)
+            .selectinload(Feedback.ratings)
+        )
+        .execution_options(populate_existing=True)
+    ).one_or_none()
 
 
 def get_interview_view(session: Session, interview_id: int) -> InterviewView | None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from storage.feedback_history import Version, counted_versions, standing_of
 from storage.models import Feedback, FeedbackRequest, Interview, RequestState
-from storage.queries import interview_view, rubrics_for_versions
+from storage.queries import interview_view, interview_with_feedback, rubrics_for_versions
 from storage.views import FeedbackEdit, PanelistFeedback, RatingView, SummaryData
 
 __all__ = ["changed_since_summary", "load_summary_data", "summary_for_viewer"]
@@ -34,16 +34,7 @@ def load_summary_data(session: Session, interview_id: int) -> SummaryData:
     Raises:
         KeyError: no interview has this id.
     """
-    interview = session.scalars(
-        sa.select(Interview)
-        .where(Interview.id == interview_id)
-        .options(
-            selectinload(Interview.requests)
-            .selectinload(FeedbackRequest.feedback)
-            .selectinload(Feedback.ratings)
-        )
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    interview = interview_with_feedback(session, interview_id)
     if interview is None:
         raise KeyError(f"no interview with id {interview_id}")
     rubric = rubrics_for_versions(session, [interview.rubric_version_id])[

@@ -203,12 +203,7 @@ def build_form_dm(
         headline = f"Time to give feedback on {title}"
         fallback = f"Time to give feedback on {subject}, due {due}"
 
-    focus = skill_names(ctx.rubric, ctx.request.focus_skills)
-    focus_text = (
-        ", ".join(escape_mrkdwn(name) for name in focus)
-        if focus
-        else "None assigned: rate the skills you observed."
-    )
+    focus_text = _focus_text(ctx)
     blocks: list[Block] = [
         section(headline),
         {
@@ -229,16 +224,18 @@ def build_form_dm(
     return fallback, blocks
 
 
+def _focus_text(ctx: FormContext) -> str:
+    focus = skill_names(ctx.rubric, ctx.request.focus_skills)
+    if not focus:
+        return "None assigned: rate the skills you observed."
+    return ", ".join(escape_mrkdwn(name) for name in focus)
+
+
 def _after_summary(ctx: FormContext, tz: tzinfo) -> tuple[str, list[Block]]:
     # Still missing once the summary is out: they may give it (their evidence has
     # value), told plainly that it is shown apart and no longer due.
     interview = ctx.request.interview
-    focus = skill_names(ctx.rubric, ctx.request.focus_skills)
-    focus_text = (
-        ", ".join(escape_mrkdwn(name) for name in focus)
-        if focus
-        else "None assigned: rate the skills you observed."
-    )
+    focus_text = _focus_text(ctx)
     blocks: list[Block] = [
         section(after_summary_notice(ctx)),
         section(

@@ -332,6 +332,33 @@ def _votes(rubric: Rubric, counted: Sequence[PanelistFeedback]) -> list[tuple[Vo
     return votes
 
 
+def gap_lines(
+    model: SummaryModel,
+    *,
+    name: Callable[[str, int], str],
+    who: Callable[[str], str],
+    label: Callable[[str], str],
+) -> list[str]:
+    """The coverage and evidence gaps, one line each; the renderer formats names and labels.
+
+    ``label`` gets the plain heading ("Nobody assessed", "Focus skills left Not
+    assessed", "Coverage", "Evidence") and returns it as the renderer shows it.
+    """
+    lines: list[str] = []
+    if model.unassessed:
+        skills = [name(s, NAME_MAX) for s in model.unassessed]
+        lines.append(f"{label('Nobody assessed')} ({len(skills)}): {listing(skills, 30)}")
+    if model.focus_gaps:
+        lines.append(
+            f"{label('Focus skills left Not assessed')}: "
+            + "; ".join(f"{name(skill, NAME_MAX)} ({who(w)})" for skill, w in model.focus_gaps)
+        )
+    if not lines:
+        lines.append(f"{label('Coverage')}: every skill was assessed by someone.")
+    lines.append(evidence_text(model, name, label("Evidence")))
+    return lines
+
+
 def evidence_text(model: SummaryModel, name: Callable[[str, int], str], label: str) -> str:
     """ "Evidence: 2 ratings without evidence (Planning 2)", names formatted by ``name``."""
     if not model.without_evidence:

@@ -33,7 +33,7 @@ from handlers.blocks.summary.model import (
     SkillRow,
     SummaryModel,
     Vote,
-    evidence_text,
+    gap_lines,
     summary_model,
 )
 from handlers.blocks.summary.names import (
@@ -45,7 +45,6 @@ from handlers.blocks.summary.names import (
     SPREAD_MAX,
     CandidateDisplay,
     date_token,
-    listing,
     md_name,
     people,
     plural,
@@ -289,18 +288,17 @@ def _legend(model: SummaryModel, names: Mapping[str, str]) -> Block:
     return context(f"Squares, left to right: {squares}", "  ".join(keys) + f"  · {VERDICT_KEY}")
 
 
+_GAP_ICONS = {
+    "Nobody assessed": ":mag:",
+    "Focus skills left Not assessed": ":dart:",
+    "Coverage": ":mag:",
+    "Evidence": ":memo:",
+}
+
+
 def _gap_lines(model: SummaryModel) -> list[str]:
-    lines: list[str] = []
-    if model.unassessed:
-        skills = [md_name(s) for s in model.unassessed]
-        lines.append(f":mag: *Nobody assessed* ({len(skills)}): {listing(skills, 30)}")
-    if model.focus_gaps:
-        lines.append(
-            ":dart: *Focus skills left Not assessed*: "
-            + "; ".join(f"{md_name(skill)} ({mention(who)})" for skill, who in model.focus_gaps)
-        )
-    if not lines:
-        lines.append(":mag: *Coverage*: every skill was assessed by someone.")
-    lines.append(":memo: " + evidence_text(model, md_name, "*Evidence*"))
+    lines = gap_lines(
+        model, name=md_name, who=mention, label=lambda text: f"{_GAP_ICONS[text]} *{text}*"
+    )
     lines[0] = "*Gaps*\n" + lines[0]
     return lines

@@ -13,7 +13,7 @@ from handlers.blocks.summary.model import (
     VERDICT_KEY,
     SkillRow,
     SummaryModel,
-    evidence_text,
+    gap_lines,
     summary_model,
 )
 from handlers.blocks.summary.names import (
@@ -148,16 +148,4 @@ def _verdict(row: SkillRow) -> str:
 
 
 def _gaps(model: SummaryModel, person: _Person) -> list[str]:
-    lines: list[str] = []
-    if model.unassessed:
-        skills = [plain_name(s) for s in model.unassessed]
-        lines.append(f"  Nobody assessed ({len(skills)}): {', '.join(skills)}")
-    if model.focus_gaps:
-        lines.append(
-            "  Focus skills left Not assessed: "
-            + "; ".join(f"{plain_name(skill)} ({person(who)})" for skill, who in model.focus_gaps)
-        )
-    if not lines:
-        lines.append("  Coverage: every skill was assessed by someone.")
-    lines.append("  " + evidence_text(model, plain_name, "Evidence"))
-    return lines
+    return gap_lines(model, name=plain_name, who=person, label=lambda text: f"  {text}")

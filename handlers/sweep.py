@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 
 from handlers.blocks.form_dm import build_form_dm
 from handlers.context import BotContext
+from handlers.jobs import JobKind, JobReport, run_kinds
 from handlers.logcontext import log_context
 from handlers.metrics import FORMS_SENT, SWEEP_CLAIMED, SWEEP_DURATION
 from handlers.reminders import ReminderReport, ReminderWorker
@@ -50,6 +52,7 @@ class SweepReport:
     forms_abandoned: int = 0  # permanent Slack errors, recorded on the row
     summaries: SummaryReport = field(default_factory=SummaryReport)
     reminders: ReminderReport = field(default_factory=ReminderReport)
+    jobs: JobReport = field(default_factory=JobReport)  # the engine's other kinds
     purged: int = 0  # interviews deleted by retention.days
 
 
@@ -64,6 +67,7 @@ class Sweeper:
         summaries: SummaryWorker | None = None,
         *,
         retention: timedelta | None = None,
+        kinds: Sequence[JobKind] = (),
     ) -> None:
         self.ctx = ctx
         self.client = client
@@ -71,6 +75,7 @@ class Sweeper:
         self.summaries = summaries or SummaryWorker(ctx, client)
         self.reminders = ReminderWorker(ctx, client, timezones)
         self.retention = retention  # retention.days; None keeps everything
+        self.kinds = tuple(kinds)  # feed polls, outgoing deliveries, ... (handlers.jobs)
         self._next_purge_at: datetime | None = None
         self._stopping = threading.Event()
 
@@ -102,6 +107,8 @@ class Sweeper:
         self._run_summaries(report)
         if not self._stopping.is_set():
             report.reminders = self.reminders.run(self._stopping)
+        if self.kinds and not self._stopping.is_set():
+            report.jobs = run_kinds(self.kinds, now=self.ctx.now, stopping=self._stopping)
         if not self._stopping.is_set():
             report.purged = self._purge()
         if report.forms_sent or report.forms_failed or report.forms_abandoned:

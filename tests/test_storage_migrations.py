@@ -118,8 +118,8 @@ def test_revisions_before_and_after_upgrade(db_url: str) -> None:
     engine = create_engine_for(db_url)
     try:
         assert current_revision(engine) is None
-        assert pending_revisions(engine) == ["0001", "0002", "0003", "0004", "0005", "0006"]
-        assert head_revision() == "0006"
+        assert pending_revisions(engine) == ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
+        assert head_revision() == "0007"
 
         upgrade(engine)
         assert current_revision(engine) == head_revision()

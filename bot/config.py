@@ -26,6 +26,14 @@ from pydantic import (
     field_validator,
 )
 
+from bot.config_sources import (
+    AshbyConfig,
+    CalendarFeedConfig,
+    GreenhouseConfig,
+    LeverConfig,
+    OutgoingWebhookConfig,
+    SourceMapping,
+)
 from rubric.durations import format_duration, parse_duration
 from rubric.located_yaml import SourceError, SourceErrors, load_located_yaml, validation_errors
 from rubric.quiet_hours import QuietHours
@@ -38,6 +46,20 @@ Duration = Annotated[
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str),
 ]
+
+
+# Secrets of the interview sources: field of Secrets -> environment variable.
+SOURCE_SECRETS: dict[str, str] = {
+    "webhook_secret": "INTERVIEW_BOT_WEBHOOK_SECRET",
+    "outgoing_secret": "INTERVIEW_BOT_OUTGOING_SECRET",
+    "ashby_webhook_secret": "ASHBY_WEBHOOK_SECRET",
+    "ashby_api_key": "ASHBY_API_KEY",
+    "greenhouse_client_id": "GREENHOUSE_CLIENT_ID",
+    "greenhouse_client_secret": "GREENHOUSE_CLIENT_SECRET",
+    "greenhouse_webhook_secret": "GREENHOUSE_WEBHOOK_SECRET",
+    "lever_api_key": "LEVER_API_KEY",
+    "lever_signature_token": "LEVER_SIGNATURE_TOKEN",
+}
 
 
 class ConfigError(SourceErrors):
@@ -158,6 +180,13 @@ class FileConfig(_Section):
     retention: RetentionConfig = RetentionConfig()
     rubrics_dir: Path | None = None
     timezone: str | None = None
+    # Where interviews come from besides imports (bot.config_sources).
+    mapping: SourceMapping = SourceMapping()
+    calendars: tuple[CalendarFeedConfig, ...] = ()
+    ashby: AshbyConfig = AshbyConfig()
+    greenhouse: GreenhouseConfig = GreenhouseConfig()
+    lever: LeverConfig = LeverConfig()
+    outgoing_webhooks: tuple[OutgoingWebhookConfig, ...] = ()
 
     @field_validator("timezone")
     @classmethod
@@ -179,6 +208,16 @@ class Secrets(BaseModel):
     bot_token: SecretStr | None = None
     signing_secret: SecretStr | None = None
     app_token: SecretStr | None = None
+    # Interview sources (bot.config_sources), each from the variable of the same name.
+    webhook_secret: SecretStr | None = None  # INTERVIEW_BOT_WEBHOOK_SECRET
+    outgoing_secret: SecretStr | None = None  # INTERVIEW_BOT_OUTGOING_SECRET
+    ashby_webhook_secret: SecretStr | None = None  # ASHBY_WEBHOOK_SECRET
+    ashby_api_key: SecretStr | None = None  # ASHBY_API_KEY
+    greenhouse_client_id: SecretStr | None = None  # GREENHOUSE_CLIENT_ID
+    greenhouse_client_secret: SecretStr | None = None  # GREENHOUSE_CLIENT_SECRET
+    greenhouse_webhook_secret: SecretStr | None = None  # GREENHOUSE_WEBHOOK_SECRET
+    lever_api_key: SecretStr | None = None  # LEVER_API_KEY
+    lever_signature_token: SecretStr | None = None  # LEVER_SIGNATURE_TOKEN
 
 
 class Config(BaseModel):
@@ -245,7 +284,7 @@ class Config(BaseModel):
             **self.file.model_dump(mode="json"),
             "secrets": {
                 name: "set" if getattr(self.secrets, name) else "not set"
-                for name in ("bot_token", "signing_secret", "app_token")
+                for name in ("bot_token", "signing_secret", "app_token", *SOURCE_SECRETS)
             },
         }
 
@@ -275,6 +314,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             bot_token=_secret(env, "SLACK_BOT_TOKEN"),
             signing_secret=_secret(env, "SLACK_SIGNING_SECRET"),
             app_token=_secret(env, "SLACK_APP_TOKEN"),
+            **{name: _secret(env, variable) for name, variable in SOURCE_SECRETS.items()},
         ),
     )
 

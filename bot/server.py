@@ -7,7 +7,8 @@ import io
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -20,6 +21,7 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from handlers.metrics import REGISTRY
+from sources.webhooks import WebhookEndpoint, WebhookReply
 
 if TYPE_CHECKING:
     from waitress.server import BaseWSGIServer, MultiSocketServer
@@ -28,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+WEBHOOKS_PREFIX = "/webhooks/"
 METRICS_PATH = "/metrics"
 
 StartResponse = Callable[..., Any]
@@ -106,10 +109,17 @@ def envelope_problem(payload: dict[str, Any]) -> str | None:
 class BotWsgiApp:
     """Routes Slack requests to Bolt; answers health checks and Prometheus scrapes."""
 
-    def __init__(self, app: App, engine: Engine) -> None:
+    def __init__(
+        self,
+        app: App,
+        engine: Engine,
+        webhooks: Sequence[WebhookEndpoint] = (),
+    ) -> None:
         self.slack = SlackRequestHandler(app, path=EVENTS_PATH)
         self.engine = engine
         self.ready = threading.Event()
+        # POST /webhooks/<name>: only the sources configured (their secret set).
+        self.webhooks = {endpoint.path: endpoint for endpoint in webhooks}
 
     def healthy(self) -> tuple[bool, str]:
         if not self.ready.is_set():
@@ -148,6 +158,9 @@ class BotWsgiApp:
                 [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))],
             )
             return [body]
+        path = str(environ.get("PATH_INFO") or "")
+        if path.startswith(WEBHOOKS_PREFIX):
+            return self._webhook(path, environ, start_response)
         if environ.get("REQUEST_METHOD") == "POST":
             refused = self._read_body(environ)
             if refused is not None:
@@ -164,6 +177,25 @@ class BotWsgiApp:
                 return [body]
         return self.slack(environ, start_response)
 
+    def _webhook(
+        self, path: str, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        endpoint = self.webhooks.get(path)
+        if endpoint is None or environ.get("REQUEST_METHOD") != "POST":
+            reply = WebhookReply(404, {"error": "not found"})
+        else:
+            raw = _bounded_body(environ)
+            if raw is None:
+                reply = WebhookReply(413, {"error": "body over 1 MiB"})
+            else:
+                reply = endpoint.handle(raw, _headers(environ))
+        body = reply.encoded()
+        start_response(
+            f"{reply.status} {HTTPStatus(reply.status).phrase}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
     @staticmethod
     def _read_body(environ: dict[str, Any]) -> tuple[str, str] | None:
         """Read and check the body, then hand Bolt a fresh stream of the same bytes."""
@@ -179,6 +211,34 @@ class BotWsgiApp:
         if problem is not None:
             return "400 Bad Request", problem
         return None
+
+
+def _bounded_body(environ: dict[str, Any]) -> bytes | None:
+    """The raw body, or None if it is over MAX_BODY_BYTES (refused before reading it)."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        length = -1
+    stream = environ["wsgi.input"]
+    if length > MAX_BODY_BYTES:
+        return None
+    if length >= 0:
+        return bytes(stream.read(length)) if length else b""
+    # No length given: read at most one byte past the limit, never the whole stream.
+    raw = bytes(stream.read(MAX_BODY_BYTES + 1))
+    return None if len(raw) > MAX_BODY_BYTES else raw
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request headers as ``Header-Name: value`` (WSGI keeps them as HTTP_HEADER_NAME)."""
+    headers = {
+        key[5:].replace("_", "-").title(): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["Content-Type"] = str(environ["CONTENT_TYPE"])
+    return headers
 
 
 def stop_http_server(server: BaseWSGIServer | MultiSocketServer, thread: threading.Thread) -> None:

@@ -81,16 +81,21 @@ def test_secrets_never_show_in_repr_or_describe(tmp_path: Path) -> None:
             "SLACK_BOT_TOKEN": "xoxb-very-secret",
             "SLACK_SIGNING_SECRET": "sig-very-secret",
             "DATABASE_URL": "postgresql+psycopg://bot:hunter2@db/x",
+            "INTERVIEW_BOT_WEBHOOK_SECRET": "hook-very-secret",
+            "ASHBY_API_KEY": "ashby-very-secret",
         }
     )
     shown = repr(config) + str(config.describe())
     assert "very-secret" not in shown
     assert "hunter2" not in shown
-    assert config.describe()["secrets"] == {
+    secrets = config.describe()["secrets"]
+    assert {k: secrets.pop(k) for k in ("bot_token", "signing_secret", "app_token")} == {
         "bot_token": "set",
         "signing_secret": "set",
         "app_token": "not set",
     }
+    assert secrets.pop("webhook_secret") == secrets.pop("ashby_api_key") == "set"
+    assert set(secrets.values()) == {"not set"}
     assert config.secrets.bot_token is not None
     assert config.secrets.bot_token.get_secret_value() == "xoxb-very-secret"
 

@@ -122,7 +122,7 @@ class _Served:
         self.bot: Bot = build_bot(
             self.config, self.session_factory, create_web_client(self.config), clock=self.clock
         )
-        self.wsgi = BotWsgiApp(self.bot.app, self.engine)
+        self.wsgi = BotWsgiApp(self.bot.app, self.engine, self.bot.webhooks)
         self.server: Any = make_http_server(self.wsgi, host="127.0.0.1", port=0, threads=4)
         port = int(getattr(self.server, "effective_port"))  # noqa: B009
         self.events_url = f"http://127.0.0.1:{port}/slack/events"

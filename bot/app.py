@@ -8,7 +8,7 @@ import re
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
 from bot.slack_client import counting
+from bot.sources import build_sources
 from handlers.context import BotContext, CalibrationSettings, ReminderSettings, utc_now
 from handlers.listeners import register_listeners
 from handlers.logcontext import start_log_context
@@ -25,6 +26,7 @@ from handlers.summary import SummaryWorker
 from handlers.sweep import Sweeper
 from handlers.timezones import TimeZones
 from rubric import RubricRegistry
+from sources.webhooks import WebhookEndpoint
 from storage.policy import FeedbackPolicy
 
 logger = logging.getLogger(__name__)
@@ -85,6 +87,8 @@ class Bot:
     client: WebClient
     timezones: TimeZones
     sweeper: Sweeper
+    # POST /webhooks/<name> endpoints of the configured sources (bot.sources).
+    webhooks: list[WebhookEndpoint] = field(default_factory=list)
 
     def close(self) -> None:
         """Stop the sweep and let the work after acks finish (once serving has stopped)."""
@@ -174,8 +178,16 @@ def build_bot(
     summaries = SummaryWorker(
         ctx, client, candidate_display=config.summary.candidate_display, timezones=timezones
     )
-    sweeper = Sweeper(ctx, client, timezones, summaries, retention=config.retention.period)
-    return Bot(app, ctx, client, timezones, sweeper)
+    sources = build_sources(config, ctx, client, timezones)
+    sweeper = Sweeper(
+        ctx,
+        client,
+        timezones,
+        summaries,
+        retention=config.retention.period,
+        kinds=sources.kinds,
+    )
+    return Bot(app, ctx, client, timezones, sweeper, sources.webhooks)
 
 
 def create_app(

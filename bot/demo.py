@@ -180,7 +180,7 @@ def _run(workdir: Path, out_dir: Path, say: Callable[[str], None]) -> int:
         )
         clock = DemoClock(START - timedelta(hours=1))
         bot = build_bot(config, session_factory, create_web_client(config), clock=clock)
-        wsgi = BotWsgiApp(bot.app, engine)
+        wsgi = BotWsgiApp(bot.app, engine, bot.webhooks)
         server = make_http_server(wsgi, host="127.0.0.1", port=0, threads=4)
         port = int(getattr(server, "effective_port"))  # noqa: B009
         thread = threading.Thread(target=server.run, name="demo-http", daemon=True)

@@ -64,7 +64,7 @@ def run_serve(
             stopped.wait()
             handler.close()  # type: ignore[no-untyped-call]
         else:
-            wsgi = BotWsgiApp(bot.app, engine)
+            wsgi = BotWsgiApp(bot.app, engine, bot.webhooks)
             server = make_http_server(wsgi, host=host, port=port, threads=threads)
 
             def stop_http() -> None:

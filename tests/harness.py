@@ -68,7 +68,7 @@ class ServedBot:
         self.bot: Bot = build_bot(
             self.config, session_factory, create_web_client(self.config), clock=self.clock
         )
-        self.wsgi = BotWsgiApp(self.bot.app, engine)
+        self.wsgi = BotWsgiApp(self.bot.app, engine, self.bot.webhooks)
         self.server = make_http_server(self.wsgi, host="127.0.0.1", port=0, threads=4)
         self.port = int(getattr(self.server, "effective_port"))  # noqa: B009
         self._thread = threading.Thread(target=self.server.run, daemon=True)

@@ -38,6 +38,7 @@ __all__ = [
     "IncompleteInterview",
     "Interview",
     "InterviewState",
+    "OutboxEvent",
     "OutgoingDelivery",
     "RecruiterDigest",
     "RequestState",
@@ -539,3 +540,22 @@ class OutgoingDelivery(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+class OutboxEvent(Base):
+    """An event for the outgoing webhooks, written in the transaction that caused it.
+
+    ``summary.posted`` and ``summary.updated`` are recorded with the summary's own
+    transition (storage.summaries), so none is lost between the transition and a
+    crash; the job engine turns each into one :class:`OutgoingDelivery` per
+    configured receiver (storage.deliveries) and deletes it.
+    """
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(sa.String(32))
+    interview_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("interviews.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -99,6 +99,7 @@ from storage.models import (
     FeedbackRequest,
     Interview,
     InterviewState,
+    OutboxEvent,
     RequestState,
     SummaryStep,
 )
@@ -520,6 +521,7 @@ def mark_summary_posted(
     expected, submitted = _panel_counts(session, [interview_id], given_by=reflects).get(
         interview_id, (0, 0)
     )
+    session.add(OutboxEvent(event="summary.posted", interview_id=interview_id, created_at=now))
     record_audit(
         session,
         actor="system",
@@ -591,6 +593,7 @@ def mark_summary_updated(
         summary_seq=reflects,
     ):
         return False  # pragma: no cover - the row is locked
+    session.add(OutboxEvent(event="summary.updated", interview_id=interview_id, created_at=now))
     record_audit(
         session,
         actor="system",

@@ -1004,7 +1004,13 @@ def test_0004_backfills_and_downgrades(db_url: str) -> None:
     from alembic import command
 
     from storage.engine import create_engine_for
-    from storage.migrate import _sqlite_foreign_keys_off, alembic_config, current_revision, upgrade
+    from storage.migrate import (
+        _sqlite_foreign_keys_off,
+        alembic_config,
+        current_revision,
+        head_revision,
+        upgrade,
+    )
     from tests.test_storage_summaries import _fill_0002
 
     engine = create_engine_for(db_url)
@@ -1012,8 +1018,8 @@ def test_0004_backfills_and_downgrades(db_url: str) -> None:
         upgrade(engine, "0002")
         with engine.begin() as conn:
             _fill_0002(conn)
-        upgrade(engine, "0006")
-        assert current_revision(engine) == "0006"
+        upgrade(engine)  # to the head: the code under test needs today's schema
+        assert current_revision(engine) == head_revision()
         factory = sessionmaker(bind=engine)
         with factory() as session:
             rows = session.scalars(sa.select(Interview).order_by(Interview.id)).all()

@@ -8,6 +8,7 @@ Create Date: 2026-12-04
 * ``incomplete_interviews``: what a source could not complete, waiting for a person.
 * ``source_states``: each polled source's schedule (``next_poll_at``) and health.
 * ``webhook_events``: (source, event_id) already taken in, pruned after a day.
+* ``outbox_events``: summary events recorded with their transition, for the deliveries.
 * ``outgoing_deliveries``: signed outgoing webhook deliveries and their retries.
 
 New tables and one nullable column: nothing to backfill.
@@ -88,6 +89,21 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_webhook_events_received_at"), "webhook_events", ["received_at"])
     op.create_table(
+        "outbox_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("event", sa.String(length=32), nullable=False),
+        sa.Column("interview_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", _WHEN, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["interview_id"],
+            ["interviews.id"],
+            name=op.f("fk_outbox_events_interview_id_interviews"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_events")),
+    )
+    op.create_index(op.f("ix_outbox_events_interview_id"), "outbox_events", ["interview_id"])
+    op.create_table(
         "outgoing_deliveries",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
@@ -117,6 +133,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("outgoing_deliveries")
+    op.drop_table("outbox_events")
     op.drop_table("webhook_events")
     op.drop_table("source_states")
     op.drop_table("incomplete_interviews")

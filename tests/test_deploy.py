@@ -229,8 +229,11 @@ def code_env_vars() -> set[str]:
             (ROOT / "bot" / "config.py").read_text(encoding="utf-8"),
         )
     )
+    from bot.config import SOURCE_SECRETS
+
+    names |= set(SOURCE_SECRETS.values())  # read through one table, not one call each
     direct = r'os\.(?:environ\.get\(|getenv\(|environ\[)\s*"([A-Z][A-Z0-9_]*)"'
-    for package in ("bot", "handlers", "storage", "rubric"):
+    for package in ("bot", "handlers", "sources", "storage", "rubric"):
         for path in (ROOT / package).rglob("*.py"):
             names |= set(re.findall(direct, path.read_text(encoding="utf-8")))
     return names

@@ -1,6 +1,7 @@
 """``interview-bot export`` formats: one interview's record as JSON or CSV.
 
-The data comes from :func:`storage.export.interview_record`; docs/operations.md
+The data comes from :func:`storage.export.interview_record`, the JSON shape from
+:mod:`storage.export_json` (shared with the outgoing webhooks); docs/operations.md
 documents both formats. Times are ISO 8601 in UTC (``2027-03-01T10:00:00Z``).
 """
 
@@ -8,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-from datetime import UTC, datetime
 from typing import Any
 
-from storage.export import FeedbackRecord, InterviewRecord, PanelRecord
+from storage.export import InterviewRecord
+from storage.export_json import export_json, iso
+
+__all__ = ["CSV_COLUMNS", "cell", "export_csv", "export_json", "iso"]
 
 # One row per (interviewer, rated skill); an interviewer without feedback (or
 # without ratings) gets one row whose feedback or rating columns are empty.
@@ -47,106 +49,6 @@ CSV_COLUMNS = (
 
 # A spreadsheet runs a cell that starts with one of these as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def iso(moment: datetime | None) -> str | None:
-    """ISO 8601 in UTC to the second, ``Z`` for the zone; None stays None."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def export_json(record: InterviewRecord, *, exported_at: datetime) -> str:
-    """One JSON document; keys in a fixed order (the order below), two-space indent."""
-    summary = (
-        None
-        if record.summary_ts is None
-        else {
-            "channel": record.summary_channel,
-            "ts": record.summary_ts,
-            "posted_at": iso(record.summary_posted_at),
-            "updated_at": iso(record.summary_updated_at),
-        }
-    )
-    document = {
-        "exported_at": iso(exported_at),
-        "interview": {
-            "id": record.interview_id,
-            "external_id": record.external_id,
-            "candidate": record.candidate,
-            "role": record.role,
-            "rubric": {"id": record.rubric_id, "version": record.rubric_version},
-            "target_level": record.target_level,
-            "starts_at": iso(record.starts_at),
-            "ends_at": iso(record.ends_at),
-            "state": record.state,
-            "hiring_channel": record.hiring_channel,
-            "recruiter": record.recruiter,
-            "hiring_lead": record.hiring_lead,
-            "created_at": iso(record.created_at),
-            "updated_at": iso(record.updated_at),
-            "summary": summary,
-        },
-        "panel": [_panel_json(member) for member in record.panel],
-        "audit": [
-            {
-                "at": iso(event.at),
-                "actor": event.actor,
-                "action": event.action,
-                "entity": event.entity,
-                "entity_id": event.entity_id,
-                "detail": event.detail,
-            }
-            for event in record.audit
-        ],
-    }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-def _panel_json(member: PanelRecord) -> dict[str, Any]:
-    return {
-        "interviewer": member.interviewer,
-        "position": member.position,
-        "focus_skills": list(member.focus_skills),
-        "state": member.state,
-        "reminders": member.reminders,
-        "form_sent": member.form_sent,
-        "last_error": member.last_error,
-        "shadow": member.shadow,
-        "feedback": None if member.feedback is None else _feedback_json(member.feedback),
-        "history": [
-            {
-                "seq": v.seq,
-                "at": iso(v.at),
-                "actor": v.actor,
-                "recommendation": v.recommendation,
-                "notes": v.notes,
-                "ratings": [
-                    {"skill_id": r.skill_id, "level": r.level, "evidence": r.evidence}
-                    for r in v.ratings
-                ],
-            }
-            for v in member.history
-        ],
-    }
-
-
-def _feedback_json(feedback: FeedbackRecord) -> dict[str, Any]:
-    return {
-        "recommendation": feedback.recommendation,
-        "notes": feedback.notes,
-        "submitted_at": iso(feedback.submitted_at),
-        "updated_at": iso(feedback.updated_at),
-        "ratings": [
-            {
-                "skill_id": r.skill_id,
-                "skill_name": r.skill_name,
-                "level": r.level,
-                "evidence": r.evidence,
-            }
-            for r in feedback.ratings
-        ],
-    }
 
 
 def export_csv(record: InterviewRecord) -> str:

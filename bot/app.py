@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Config
 from bot.slack_client import counting
-from bot.sources import build_sources
+from bot.sources import OUTGOING_UNSIGNED, build_sources
 from handlers.context import BotContext, CalibrationSettings, ReminderSettings, utc_now
 from handlers.listeners import register_listeners
 from handlers.logcontext import start_log_context
@@ -128,6 +128,8 @@ def check_secrets(config: Config, *, socket_mode: bool = False) -> None:
             raise SecretsError("SLACK_APP_TOKEN is not set (Socket Mode needs an xapp- token)")
         if not app_token.startswith("xapp-"):
             raise SecretsError("SLACK_APP_TOKEN is malformed: an app-level token starts with xapp-")
+    if config.file.outgoing_webhooks and not secrets.outgoing_secret:
+        raise SecretsError(OUTGOING_UNSIGNED)
 
 
 def build_bot(

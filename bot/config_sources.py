@@ -9,10 +9,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+)
 
 from rubric.durations import format_duration, parse_duration
+from storage.deliveries import OUTGOING_EVENTS
 from storage.mapping import SourceMapping
 
 __all__ = [
@@ -67,8 +76,33 @@ class LeverConfig(_Section):
 
 
 class OutgoingWebhookConfig(_Section):
-    """One ``outgoing_webhooks:`` entry: where the panel's result goes."""
+    """One ``outgoing_webhooks:`` entry: where the panel's result goes (storage.deliveries).
+
+    Signed with INTERVIEW_BOT_OUTGOING_SECRET; docs/sources/outgoing-webhooks.md.
+    """
 
     url: str = Field(min_length=1)
-    events: tuple[str, ...] = ("summary.posted", "summary.updated")
-    include_notes: bool = False
+    events: tuple[str, ...] = OUTGOING_EVENTS
+    include_notes: bool = False  # notes and evidence text; ratings are always sent
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        if parts.username or parts.password:
+            # The URL is stored with every delivery: no credentials in it (use the signature).
+            raise ValueError("must not hold a user name or password")
+        return value.strip()
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [event for event in value if event not in OUTGOING_EVENTS]
+        if unknown:
+            known = ", ".join(OUTGOING_EVENTS)
+            raise ValueError(f"unknown event {unknown[0]!r} (known: {known})")
+        if not value:
+            raise ValueError("must name at least one event")
+        return tuple(dict.fromkeys(value))

@@ -14,11 +14,18 @@ from slack_sdk import WebClient
 
 from bot.config import Config
 from handlers.context import BotContext
+from handlers.deliveries import outgoing_kinds
 from handlers.jobs import JobKind
 from handlers.timezones import TimeZones
 from sources.webhooks import WebhookEndpoint
+from storage.deliveries import Receiver
 
-__all__ = ["Sources", "build_sources"]
+__all__ = ["OUTGOING_UNSIGNED", "Sources", "build_sources"]
+
+OUTGOING_UNSIGNED = (
+    "outgoing_webhooks is configured but INTERVIEW_BOT_OUTGOING_SECRET is not set "
+    "(the secret that signs every delivery; see docs/sources/outgoing-webhooks.md)"
+)
 
 
 @dataclass
@@ -32,4 +39,17 @@ def build_sources(
 ) -> Sources:
     """The configured sources' endpoints and job kinds."""
     found = Sources()
+    found.kinds.extend(_outgoing_kinds(config, ctx))
     return found
+
+
+def _outgoing_kinds(config: Config, ctx: BotContext) -> list[JobKind]:
+    """Outgoing webhooks (config ``outgoing_webhooks``): fan-out and delivery kinds."""
+    targets = config.file.outgoing_webhooks
+    if not targets:
+        return []
+    secret = config.secrets.outgoing_secret
+    if secret is None:  # check_secrets refuses this at start-up; never send unsigned
+        raise ValueError(OUTGOING_UNSIGNED)
+    receivers = [Receiver(t.url, tuple(t.events), t.include_notes) for t in targets]
+    return outgoing_kinds(ctx.session_factory, receivers, secret.get_secret_value())

@@ -81,3 +81,19 @@ for _kind in ("post", "finish", "update"):
     SUMMARIES.labels(kind=_kind)
 for _kind in ("form", "summary", "nudge", "digest", "escalation"):
     SWEEP_CLAIMED.labels(kind=_kind)
+OUTGOING_QUEUED = Counter(
+    "interview_bot_outgoing_deliveries_queued",
+    "Outgoing webhook deliveries created from summary events, by event.",
+    ["event"],
+    registry=REGISTRY,
+)
+OUTGOING_DELIVERIES = Counter(
+    "interview_bot_outgoing_deliveries",
+    "Outgoing webhook delivery attempts by outcome: delivered, retry, gave_up, stopped (410).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+for _event in ("summary.posted", "summary.updated"):
+    OUTGOING_QUEUED.labels(event=_event)
+for _outcome in ("delivered", "retry", "gave_up", "stopped"):
+    OUTGOING_DELIVERIES.labels(outcome=_outcome)

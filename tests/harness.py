@@ -54,6 +54,7 @@ class ServedBot:
         fake: FakeSlack,
         *,
         file_config: FileConfig | None = None,
+        extra_secrets: dict[str, str] | None = None,
     ) -> None:
         self.fake = fake
         self.clock = Clock()
@@ -62,7 +63,10 @@ class ServedBot:
             file=file_config or FileConfig(),
             slack_api_url=fake.url,
             secrets=Secrets(
-                bot_token=SecretStr(BOT_TOKEN), signing_secret=SecretStr(SIGNING_SECRET)
+                bot_token=SecretStr(BOT_TOKEN),
+                signing_secret=SecretStr(SIGNING_SECRET),
+                # The sources' secrets by Secrets field name, e.g. {"outgoing_secret": ...}.
+                **{name: SecretStr(value) for name, value in (extra_secrets or {}).items()},
             ),
         )
         self.bot: Bot = build_bot(

@@ -27,6 +27,7 @@ from storage.forms import (
     mark_form_sent,
     record_form_failure,
 )
+from storage.incomplete import IncompleteView, all_incomplete, incomplete_for
 from storage.migrate import (
     alembic_config,
     current_revision,
@@ -125,6 +126,7 @@ __all__ = [
     "FeedbackRefused",
     "FeedbackRequest",
     "FormContext",
+    "IncompleteView",
     "Interview",
     "InterviewProgress",
     "InterviewState",
@@ -149,6 +151,7 @@ __all__ = [
     "SummaryStep",
     "UTCDateTime",
     "alembic_config",
+    "all_incomplete",
     "arm_digest",
     "audit_events_for",
     "cached_timezone",
@@ -173,6 +176,7 @@ __all__ = [
     "forms_for_interviewer",
     "get_interview_view",
     "head_revision",
+    "incomplete_for",
     "interviews_for_owner",
     "load_draft",
     "load_form_context",

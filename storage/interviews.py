@@ -99,8 +99,12 @@ def import_interviews(
     timings: Timings,
     now: datetime,
     actor: str = "cli",
+    source: str | None = None,
 ) -> list[ImportResult]:
     """Create or update one interview per spec; idempotent for an unchanged file.
+
+    ``source`` (e.g. "webhook", "calendar:team") is recorded as the interview's
+    owner (``Interview.source``) when given; it is not a change of its own.
 
     Raises:
         SourceErrors: a row conflicts with what is stored (e.g. changes a summarised
@@ -117,12 +121,15 @@ def import_interviews(
             starts_at=spec.starts_at,
         )
         if existing is None:
-            results.append(_create(session, spec, registry, timings, now, actor))
+            results.append(_create(session, spec, registry, timings, now, actor, source))
             continue
         try:
             results.append(_update(session, existing, spec, registry, timings, now, actor))
         except _Conflict as conflict:
             errors.append(spec.error(conflict.path, conflict.message))
+            continue
+        if source is not None and existing.source != source:
+            existing.source = source
     if errors:
         raise SourceErrors(errors)
     return results
@@ -147,10 +154,12 @@ def _create(
     timings: Timings,
     now: datetime,
     actor: str,
+    source: str | None = None,
 ) -> ImportResult:
     archived = _is_history(spec, timings, now)
     interview = Interview(
         **{name: getattr(spec, name) for name in _FIELDS},
+        source=source,
         state=InterviewState.ARCHIVED if archived else InterviewState.SCHEDULED,
         # The summary is posted at the deadline, or sooner once the whole panel
         # has submitted (storage.summaries); history gets none.

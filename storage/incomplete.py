@@ -1,0 +1,232 @@
+"""Interviews a source could not complete: stored, never sent, never guessed.
+
+storage.intake stores one per ``external_id`` (``upsert_incomplete``) with the
+import-row keys the source gave and what is missing; the recruiter is told in
+Slack (``notify_due_at`` is a job-engine due column, claimed with
+storage.jobs.claim_due by handlers.incomplete), and completing it in the schedule
+modal creates the interview and resolves the row in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from storage.jobs import Claimed, backoff, claim_due
+from storage.models import IncompleteInterview
+
+__all__ = [
+    "IncompleteView",
+    "all_incomplete",
+    "claim_due_incomplete",
+    "drop_incomplete",
+    "incomplete_for",
+    "load_incomplete",
+    "mark_incomplete_notified",
+    "record_incomplete_failure",
+    "resolve_incomplete",
+    "upsert_incomplete",
+]
+
+_ERROR_MAX = 255
+
+
+@dataclass(frozen=True)
+class IncompleteView:
+    """One open incomplete interview, as Slack and ``sources status`` show it."""
+
+    id: int
+    source: str
+    external_id: str
+    row: Mapping[str, Any]
+    missing: tuple[tuple[str, str], ...]  # (field, message)
+    recruiter: str | None
+    notified_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+
+    @property
+    def candidate(self) -> str:
+        value = self.row.get("candidate")
+        return value if isinstance(value, str) and value.strip() else "(no candidate name)"
+
+
+def _view(row: IncompleteInterview) -> IncompleteView:
+    return IncompleteView(
+        id=row.id,
+        source=row.source,
+        external_id=row.external_id,
+        row=dict(row.row or {}),
+        missing=tuple(
+            (str(m.get("field", "")), str(m.get("message", "")))
+            for m in (row.missing or [])
+            if isinstance(m, dict)
+        ),
+        recruiter=row.recruiter,
+        notified_at=row.notified_at,
+        last_error=row.last_error,
+        created_at=row.created_at,
+    )
+
+
+def _open(session: Session, external_id: str) -> IncompleteInterview | None:
+    return session.scalars(
+        sa.select(IncompleteInterview).where(IncompleteInterview.external_id == external_id)
+    ).one_or_none()
+
+
+def upsert_incomplete(
+    session: Session,
+    *,
+    source: str,
+    external_id: str,
+    row: Mapping[str, Any],
+    missing: Sequence[Mapping[str, str]],
+    recruiter: str | None,
+    now: datetime,
+) -> bool:
+    """Store (or refresh) what a source gave for ``external_id``; True if anything changed.
+
+    The recruiter is told (again) whenever the row or what is missing changed; a
+    replay of the same row changes nothing and sends nothing. A row resolved
+    earlier (its interview exists) is reopened: the source's latest version could
+    not be applied.
+    """
+    stored = _open(session, external_id)
+    wanted_missing = [dict(m) for m in missing]
+    if stored is None:
+        session.add(
+            IncompleteInterview(
+                source=source,
+                external_id=external_id,
+                row=dict(row),
+                missing=wanted_missing,
+                recruiter=recruiter,
+                notify_due_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        session.flush()
+        return True
+    same = (
+        stored.row == dict(row)
+        and stored.missing == wanted_missing
+        and stored.recruiter == recruiter
+        and stored.source == source
+        and stored.resolved_interview_id is None
+    )
+    if same:
+        return False
+    stored.source = source
+    stored.row = dict(row)
+    stored.missing = wanted_missing
+    stored.recruiter = recruiter
+    stored.resolved_interview_id = None
+    stored.notify_due_at = now
+    stored.notify_attempts = 0
+    stored.last_error = None
+    stored.updated_at = now
+    session.flush()
+    return True
+
+
+def resolve_incomplete(
+    session: Session, external_id: str, interview_id: int, now: datetime
+) -> bool:
+    """The interview exists now: the incomplete row is done (nothing more is sent for it)."""
+    stored = _open(session, external_id)
+    if stored is None or stored.resolved_interview_id == interview_id:
+        return False
+    stored.resolved_interview_id = interview_id
+    stored.notify_due_at = None
+    stored.updated_at = now
+    session.flush()
+    return True
+
+
+def drop_incomplete(session: Session, external_id: str) -> bool:
+    """The source cancelled it: nobody needs to complete it any more. True if one was open."""
+    stored = _open(session, external_id)
+    if stored is None or stored.resolved_interview_id is not None:
+        return False
+    session.delete(stored)
+    session.flush()
+    return True
+
+
+def _open_rows() -> sa.Select[IncompleteInterview]:
+    return (
+        sa.select(IncompleteInterview)
+        .where(IncompleteInterview.resolved_interview_id.is_(None))
+        .order_by(IncompleteInterview.created_at, IncompleteInterview.id)
+    )
+
+
+def incomplete_for(session: Session, recruiter: str, *, limit: int = 50) -> list[IncompleteView]:
+    """The open incomplete interviews ``recruiter`` is asked to complete (theirs, or nobody's)."""
+    rows = session.scalars(
+        _open_rows()
+        .where(
+            sa.or_(
+                IncompleteInterview.recruiter == recruiter,
+                IncompleteInterview.recruiter.is_(None),
+            )
+        )
+        .limit(limit)
+    ).all()
+    return [_view(row) for row in rows]
+
+
+def all_incomplete(session: Session) -> list[IncompleteView]:
+    """Every open incomplete interview, oldest first (``interview-bot sources status``)."""
+    return [_view(row) for row in session.scalars(_open_rows()).all()]
+
+
+def load_incomplete(session: Session, incomplete_id: int) -> IncompleteView | None:
+    """An open incomplete interview by id; None once resolved or dropped."""
+    row = session.get(IncompleteInterview, incomplete_id)
+    if row is None or row.resolved_interview_id is not None:
+        return None
+    return _view(row)
+
+
+def claim_due_incomplete(session: Session, *, now: datetime, limit: int = 20) -> list[Claimed]:
+    """Claim incomplete interviews whose recruiter is due a DM (storage.jobs lease)."""
+    return claim_due(
+        session,
+        IncompleteInterview.id,
+        IncompleteInterview.notify_due_at,
+        now=now,
+        limit=limit,
+        where=[IncompleteInterview.resolved_interview_id.is_(None)],
+    )
+
+
+def mark_incomplete_notified(session: Session, incomplete_id: int, *, now: datetime) -> None:
+    session.execute(
+        sa.update(IncompleteInterview)
+        .where(IncompleteInterview.id == incomplete_id)
+        .values(notify_due_at=None, notified_at=now, last_error=None, updated_at=now)
+    )
+
+
+def record_incomplete_failure(
+    session: Session, incomplete_id: int, *, error: str, permanent: bool, now: datetime
+) -> timedelta | None:
+    """A DM failed: a permanent error stops trying; a transient one backs off. Returns the wait."""
+    row = session.get(IncompleteInterview, incomplete_id)
+    if row is None:
+        return None
+    row.notify_attempts += 1
+    row.last_error = error[:_ERROR_MAX]
+    row.updated_at = now
+    wait = None if permanent else backoff(row.notify_attempts)
+    row.notify_due_at = None if wait is None else now + wait
+    session.flush()
+    return wait

@@ -1,0 +1,418 @@
+"""The one way interviews from sources get in: validate, map, upsert, or store as incomplete.
+
+Every source (the generic webhook, calendar feeds, Ashby, Greenhouse, Lever)
+turns what it received into :class:`SourceRow` values and calls
+:func:`intake_rows` in its own transaction. A row goes through the mapping
+(storage.mapping), the import file's row validation (storage.import_file) and the
+import's idempotent upsert keyed by ``external_id`` (storage.interviews), so a
+source can be replayed at will. A row a person must complete (an interviewer's
+email unknown to Slack, an unmapped job, no hiring channel, recruiter, hiring
+lead or panel) is stored as incomplete (storage.incomplete): nothing is sent
+and nothing guessed. A row that cannot be read (a bad timestamp, a wrong type)
+is a :class:`RowError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from rubric import RubricRegistry
+from rubric.located_yaml import SourceErrors
+from storage.import_file import (
+    EMAIL,
+    SLACK_USER_ID,
+    EmailResolver,
+    InterviewSpec,
+    parse_interview,
+)
+from storage.incomplete import drop_incomplete, resolve_incomplete, upsert_incomplete
+from storage.interviews import Timings, import_interviews
+from storage.mapping import Missing, SourceMapping, resolve_row
+from storage.models import IncompleteInterview, Interview, InterviewState
+from storage.queries import CancelOutcome, cancel_interview
+
+__all__ = [
+    "IntakeResult",
+    "RowError",
+    "SourceRow",
+    "cancel_missing",
+    "intake_rows",
+]
+
+Outcome = Literal["created", "updated", "unchanged", "cancelled", "incomplete", "invalid"]
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    source: str  # "webhook", "calendar:<name>", "ashby", "greenhouse", "lever"
+    external_id: str  # globally unique: prefixed with the source, e.g. "ashby:<id>"
+    fields: Mapping[str, Any]  # import-row keys, plus optional "job" and "kit" names
+    cancelled: bool = False
+    where: str = ""  # how errors and logs name it, e.g. "ashby event 3f2e..."
+
+
+@dataclass(frozen=True)
+class RowError:
+    index: int
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    created: int
+    updated: int
+    unchanged: int
+    cancelled: int
+    incomplete: int
+    errors: tuple[RowError, ...]  # invalid rows (not merely incomplete)
+    cancelled_interviews: tuple[int, ...]  # whose sent form DMs the Slack side must update
+    outcomes: tuple[str, ...]  # per row: created|updated|unchanged|cancelled|incomplete|invalid
+
+    def counts(self) -> dict[str, int]:
+        """The generic webhook's 200 body."""
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "cancelled": self.cancelled,
+            "incomplete": self.incomplete,
+        }
+
+
+# The keys a person completes in the schedule modal; absent, the row is incomplete.
+_PEOPLE_MISSING = {
+    "hiring_channel": "no hiring channel (set it in the config mapping or in the row)",
+    "recruiter": "no recruiter",
+    "hiring_lead": "no hiring lead",
+}
+_PLACEHOLDER_CHANNEL = "C0MISSING"
+
+
+@dataclass
+class _Prepared:
+    index: int
+    row: SourceRow
+    spec: InterviewSpec | None = None
+    known: dict[str, Any] = field(default_factory=dict)
+    missing: list[Missing] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def intake_rows(
+    session: Session,
+    rows: Sequence[SourceRow],
+    *,
+    registry: RubricRegistry,
+    timings: Timings,
+    mapping: SourceMapping,
+    now: datetime,
+    resolve_email: EmailResolver | None = None,
+    all_or_nothing: bool = False,
+    default_tz: tzinfo | None = None,
+) -> IntakeResult:
+    """Take ``rows`` in, in the caller's transaction (never committed here).
+
+    Each row is created, updated, unchanged, cancelled, incomplete or invalid
+    (``outcomes``). With ``all_or_nothing`` nothing is written when any row is
+    invalid: the result then has only ``errors`` (other rows ``unchanged``), and
+    the caller should roll back anyway. Emails are resolved before anything is
+    written (``resolve_email`` may call Slack).
+    """
+    cache: dict[str, str | LookupError] = {}
+    prepared = [
+        _prepare(i, row, registry, mapping, resolve_email, cache, default_tz)
+        for i, row in enumerate(rows)
+    ]
+    _check_duplicates(prepared)
+    if all_or_nothing and any(p.errors for p in prepared):
+        return _result(
+            ["invalid" if p.errors else "unchanged" for p in prepared], prepared, (), rows
+        )
+    outcomes: list[Outcome] = []
+    cancelled: list[int] = []
+    for p in prepared:
+        outcomes.append(_write(session, p, registry, timings, now, cancelled))
+    return _result(outcomes, prepared, tuple(cancelled), rows)
+
+
+def _result(
+    outcomes: Sequence[str],
+    prepared: Sequence[_Prepared],
+    cancelled: tuple[int, ...],
+    rows: Sequence[SourceRow],
+) -> IntakeResult:
+    errors = tuple(error for p in prepared for error in p.errors)
+    return IntakeResult(
+        created=outcomes.count("created"),
+        updated=outcomes.count("updated"),
+        unchanged=outcomes.count("unchanged"),
+        cancelled=outcomes.count("cancelled"),
+        incomplete=outcomes.count("incomplete"),
+        errors=errors,
+        cancelled_interviews=cancelled,
+        outcomes=tuple(outcomes),
+    )
+
+
+# -- preparing a row (no database) ------------------------------------------------
+
+
+def _prepare(
+    index: int,
+    row: SourceRow,
+    registry: RubricRegistry,
+    mapping: SourceMapping,
+    resolve_email: EmailResolver | None,
+    cache: dict[str, str | LookupError],
+    default_tz: tzinfo | None,
+) -> _Prepared:
+    prepared = _Prepared(index, row)
+    if not isinstance(row.external_id, str) or not 1 <= len(row.external_id.strip()) <= 128:
+        prepared.errors.append(RowError(index, "external_id", "must be 1 to 128 characters"))
+        return prepared
+    if row.cancelled:
+        return prepared
+    data, prepared.missing = resolve_row(mapping, row.fields)
+    data["external_id"] = row.external_id
+    probe = dict(data)
+    for key, message in _PEOPLE_MISSING.items():
+        if _absent(data.get(key)):
+            prepared.missing.append(Missing(key, message))
+            placeholder = f"U0MISSING{key[:1].upper()}"
+            probe[key] = _PLACEHOLDER_CHANNEL if key == "hiring_channel" else placeholder
+    if any(m.field == "job" for m in prepared.missing) and _absent(data.get("target_level")):
+        # The job's mapping would give the level: its absence is part of what is missing.
+        rubric_id = data.get("rubric", "mle")
+        if isinstance(rubric_id, str) and rubric_id in registry:
+            probe["target_level"] = registry.get(rubric_id).level_ids[0]
+    panel = data.get("panel")
+    if panel is None or panel == []:
+        prepared.missing.append(Missing("panel", "no interviewers"))
+        probe["panel"] = [{"interviewer": "U0MISSINGP"}]
+    _resolve_people(data, probe, prepared.missing, resolve_email, cache)
+    prepared.known = _jsonable(data)
+    try:
+        spec = parse_interview(
+            probe,
+            source=row.where or row.source,
+            registry=registry,
+            default_tz=default_tz,
+        )
+    except SourceErrors as exc:
+        prepared.errors = [RowError(index, e.path, e.message) for e in exc.errors]
+        return prepared
+    if not prepared.missing:
+        prepared.spec = spec
+    return prepared
+
+
+def _absent(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _resolve_people(
+    data: dict[str, Any],
+    probe: dict[str, Any],
+    missing: list[Missing],
+    resolve_email: EmailResolver | None,
+    cache: dict[str, str | LookupError],
+) -> None:
+    """Put Slack IDs in place of emails; an email Slack does not know is missing, not guessed."""
+    places: list[tuple[str, str, Any]] = [
+        ("recruiter", "recruiter", None),
+        ("hiring_lead", "hiring_lead", None),
+    ]
+    panel = data.get("panel")
+    if isinstance(panel, list):
+        data["panel"] = panel = [dict(m) if isinstance(m, Mapping) else m for m in panel]
+        probe["panel"] = [dict(m) if isinstance(m, Mapping) else m for m in panel]
+        places += [(f"panel[{i}].interviewer", "interviewer", i) for i in range(len(panel))]
+    for n, (path, key, i) in enumerate(places):
+        holder = data if i is None else data["panel"][i]
+        target = probe if i is None else probe["panel"][i]
+        if not isinstance(holder, dict):
+            continue
+        value = holder.get(key)
+        if not isinstance(value, str) or not EMAIL.match(value.strip()):
+            continue
+        found = _lookup(value.strip().lower(), resolve_email, cache)
+        if isinstance(found, str):
+            holder[key] = target[key] = found
+        else:
+            missing.append(Missing(path, str(found.args[0]) if found.args else str(found)))
+            target[key] = f"U0MISSING{n}"
+
+
+def _lookup(
+    email: str, resolve_email: EmailResolver | None, cache: dict[str, str | LookupError]
+) -> str | LookupError:
+    if email not in cache:
+        if resolve_email is None:
+            cache[email] = LookupError(f"{email}: emails are resolved through Slack, which is off")
+        else:
+            try:
+                cache[email] = resolve_email(email)
+            except LookupError as exc:
+                cache[email] = exc
+    return cache[email]
+
+
+def _jsonable(value: Any) -> Any:
+    # Sources may hand datetimes and durations; the incomplete row is stored as JSON.
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return f"{int(value.total_seconds())}s"
+    return value
+
+
+def _check_duplicates(prepared: Sequence[_Prepared]) -> None:
+    first: dict[str, int] = {}
+    for i, p in enumerate(prepared):
+        if p.errors:
+            continue
+        seen = first.setdefault(p.row.external_id, i)
+        if seen != i:
+            p.errors.append(
+                RowError(
+                    p.index, "external_id", f"{p.row.external_id!r} appears twice (first at {seen})"
+                )
+            )
+            p.spec = None
+
+
+# -- writing a row ----------------------------------------------------------------
+
+
+def _write(
+    session: Session,
+    p: _Prepared,
+    registry: RubricRegistry,
+    timings: Timings,
+    now: datetime,
+    cancelled: list[int],
+) -> Outcome:
+    if p.errors:
+        return "invalid"
+    row = p.row
+    if row.cancelled:
+        return _cancel(session, p, now, cancelled)
+    if p.spec is None:
+        recruiter = p.known.get("recruiter")
+        upsert_incomplete(
+            session,
+            source=row.source,
+            external_id=row.external_id,
+            row=p.known,
+            missing=[{"field": m.field, "message": m.message} for m in p.missing],
+            recruiter=recruiter
+            if isinstance(recruiter, str) and SLACK_USER_ID.match(recruiter)
+            else None,
+            now=now,
+        )
+        return "incomplete"
+    try:
+        [result] = import_interviews(
+            session,
+            [p.spec],
+            registry=registry,
+            timings=timings,
+            now=now,
+            actor=_actor(row),
+            source=row.source,
+        )
+    except SourceErrors as exc:
+        p.errors.extend(RowError(p.index, e.path, e.message) for e in exc.errors)
+        return "invalid"
+    resolve_incomplete(session, row.external_id, result.interview_id, now)
+    return result.outcome.value
+
+
+def _actor(row: SourceRow) -> str:
+    return f"source:{row.source}"[:64]
+
+
+def _cancel(session: Session, p: _Prepared, now: datetime, cancelled: list[int]) -> Outcome:
+    row = p.row
+    dropped = drop_incomplete(session, row.external_id)
+    interview = session.scalars(
+        sa.select(Interview).where(Interview.external_id == row.external_id)
+    ).one_or_none()
+    if interview is None:
+        return "cancelled" if dropped else "unchanged"
+    outcome = cancel_interview(session, interview.id, actor=_actor(row), now=now)
+    if outcome == CancelOutcome.CANCELLED:
+        cancelled.append(interview.id)
+        return "cancelled"
+    if outcome == CancelOutcome.NOT_ALLOWED and interview.state == InterviewState.SUMMARISED:
+        p.errors.append(
+            RowError(
+                p.index,
+                "status",
+                f"interview {interview.id} is summarised; it can no longer be cancelled",
+            )
+        )
+        return "invalid"
+    return "cancelled" if dropped else "unchanged"
+
+
+def cancel_missing(
+    session: Session, *, source: str, seen_external_ids: Sequence[str] | set[str], now: datetime
+) -> tuple[int, ...]:
+    """Cancel the interviews ``source`` owns that it no longer lists and that have not ended.
+
+    For feeds that list everything (a calendar): an event that left the feed before
+    it ended is cancelled. Its open incomplete rows that left are dropped as well.
+    Returns the cancelled interviews' ids (whose sent form DMs must be updated).
+    """
+    seen = set(seen_external_ids)
+    candidates = session.execute(
+        sa.select(Interview.id, Interview.external_id).where(
+            Interview.source == source,
+            Interview.state == InterviewState.SCHEDULED,
+            Interview.ends_at > now,
+        )
+    ).all()
+    cancelled: list[int] = []
+    for interview_id, external_id in candidates:
+        if external_id in seen:
+            continue
+        outcome = cancel_interview(session, interview_id, actor=f"source:{source}"[:64], now=now)
+        if outcome == CancelOutcome.CANCELLED:
+            cancelled.append(interview_id)
+    stale = session.scalars(
+        sa.select(IncompleteInterview).where(
+            IncompleteInterview.source == source,
+            IncompleteInterview.resolved_interview_id.is_(None),
+        )
+    ).all()
+    for incomplete in stale:
+        if incomplete.external_id not in seen and not _ended(incomplete.row, now):
+            session.delete(incomplete)
+    session.flush()
+    return tuple(cancelled)
+
+
+def _ended(row: Mapping[str, Any], now: datetime) -> bool:
+    # An incomplete interview that has ended stays listed: someone may still complete it.
+    for key in ("ends_at", "starts_at"):
+        value = row.get(key)
+        if isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            if moment.tzinfo is not None:
+                return moment < now
+    return False

@@ -34,9 +34,17 @@ from bot.config_sources import (
     OutgoingWebhookConfig,
     SourceMapping,
 )
+from rubric import RubricRegistry
 from rubric.durations import format_duration, parse_duration
-from rubric.located_yaml import SourceError, SourceErrors, load_located_yaml, validation_errors
+from rubric.located_yaml import (
+    LocatedYaml,
+    SourceError,
+    SourceErrors,
+    load_located_yaml,
+    validation_errors,
+)
 from rubric.quiet_hours import QuietHours
+from storage.mapping import mapping_problems
 
 DEFAULT_DATABASE_URL = "sqlite:///interview-bot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -358,7 +366,21 @@ def load_config_file(path: Path) -> FileConfig:
         )
     if config.rubrics_dir is not None and not config.rubrics_dir.is_absolute():
         config = config.model_copy(update={"rubrics_dir": path.parent / config.rubrics_dir})
+    _check_mapping(config, doc)
     return config
+
+
+def _check_mapping(config: FileConfig, doc: LocatedYaml) -> None:
+    """The mapping names rubrics, levels, roles and skills that must exist (storage.mapping)."""
+    if config.mapping == SourceMapping():
+        return
+    try:
+        registry = RubricRegistry.load(config.rubrics_dir)
+    except SourceErrors:
+        return  # the rubric files' own errors are reported where the rubrics are loaded
+    problems = mapping_problems(config.mapping, registry)
+    if problems:
+        raise ConfigError([doc.error(("mapping", *where), message) for where, message in problems])
 
 
 def normalise_api_url(url: str) -> str:

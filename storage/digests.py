@@ -5,7 +5,7 @@ overdue, never sooner than ``digest_interval`` after the last digest) and by
 :func:`storage.escalations.mark_escalated` (now). :func:`claim_due_digests`,
 then :func:`digest_for` (what is missing, and who was late: the summary posted
 without them), then :func:`mark_digest_sent`. Claimed like every unit of the
-sweep (:mod:`storage.reminders`).
+sweep (:mod:`storage.jobs`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from storage.audit import record_audit
-from storage.locking import rowcount
+from storage.jobs import DEFAULT_LEASE, claim_due, move_due
 from storage.models import FeedbackRequest, Interview, RecruiterDigest, RequestState
-from storage.policy import FeedbackPolicy
+from storage.policy import FeedbackPolicy, digest_due
 from storage.queries import LIVE_INTERVIEW_STATES, OWNER_HISTORY, interview_view
 from storage.views import DigestItem, DigestLine
 
@@ -39,34 +39,23 @@ def claim_due_digests(
     session: Session,
     *,
     now: datetime,
-    lease: timedelta = timedelta(minutes=2),
+    lease: timedelta = DEFAULT_LEASE,
     limit: int = 50,
 ) -> list[str]:
     """Claim up to ``limit`` recruiters whose digest is due, oldest first.
 
-    Moves each row's ``next_action_at`` to ``now + lease`` with a conditional
-    UPDATE (``FOR UPDATE SKIP LOCKED`` on PostgreSQL). Commit before calling
-    Slack; then :func:`digest_for` and :func:`mark_digest_sent`.
+    :func:`storage.jobs.claim_due` over ``next_action_at``. Commit before
+    calling Slack; then :func:`digest_for` and :func:`mark_digest_sent`.
     """
-    due = session.execute(
-        sa.select(RecruiterDigest.recruiter, RecruiterDigest.next_action_at)
-        .where(RecruiterDigest.next_action_at <= now)
-        .order_by(RecruiterDigest.next_action_at, RecruiterDigest.recruiter)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    until = now + lease
-    claimed: list[str] = []
-    for recruiter, seen in due:
-        result = session.execute(
-            sa.update(RecruiterDigest)
-            .where(RecruiterDigest.recruiter == recruiter, RecruiterDigest.next_action_at == seen)
-            .values(next_action_at=until)
-            .execution_options(synchronize_session=False)
-        )
-        if rowcount(result) == 1:
-            claimed.append(recruiter)
-    return claimed
+    claimed = claim_due(
+        session,
+        RecruiterDigest.recruiter,
+        RecruiterDigest.next_action_at,
+        now=now,
+        lease=lease,
+        limit=limit,
+    )
+    return [unit.key for unit in claimed]
 
 
 def digest_for(
@@ -150,11 +139,8 @@ def digest_for(
 
 def defer_digest(session: Session, recruiter: str, *, until: datetime) -> None:
     """Hold the recruiter's claimed digest back until ``until`` (quiet hours)."""
-    session.execute(
-        sa.update(RecruiterDigest)
-        .where(RecruiterDigest.recruiter == recruiter, RecruiterDigest.next_action_at.is_not(None))
-        .values(next_action_at=until)
-        .execution_options(synchronize_session="fetch")
+    move_due(
+        session, RecruiterDigest.recruiter, RecruiterDigest.next_action_at, recruiter, to=until
     )
 
 
@@ -193,7 +179,7 @@ def mark_digest_sent(
             items = digest_for(session, recruiter, now=now, policy=policy)
             detail = {"interviews": len(items), "missing": sum(len(i.missing) for i in items)}
         row.last_sent_at = now
-        row.next_action_at = now + interval
+        row.next_action_at = digest_due(now, last_sent_at=now, interval=interval)
         session.flush()
         record_audit(
             session,
@@ -221,8 +207,8 @@ def mark_digest_sent(
             )
         )
         if first_end is not None:
-            upcoming = first_end + policy.due_after
-            if row.last_sent_at is not None:
-                upcoming = max(upcoming, row.last_sent_at + interval)
+            upcoming = digest_due(
+                policy.overdue_at(first_end), last_sent_at=row.last_sent_at, interval=interval
+            )
     row.next_action_at = upcoming
     session.flush()

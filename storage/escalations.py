@@ -7,7 +7,7 @@ escalation is done all the same. That is the usual case: the partial summary
 posted at the same moment (the sweep posts summaries first) names who is
 missing, and from then on they are late, not missing (DESIGN "After a partial
 summary"). Shadows are never waited for. Claimed like every unit of the sweep
-(:mod:`storage.reminders`).
+(:mod:`storage.jobs`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from storage.audit import record_audit
 from storage.digests import OPEN_REQUEST_STATES
 from storage.forms import arm_digest
-from storage.locking import lock_interview, rowcount
+from storage.jobs import DEFAULT_LEASE, due_rows, move_due
+from storage.locking import lock_interview
 from storage.models import FeedbackRequest, Interview
 from storage.policy import FeedbackPolicy
 from storage.queries import LIVE_INTERVIEW_STATES, interview_view
@@ -29,6 +30,8 @@ from storage.views import InterviewView
 __all__ = ["claim_due_escalations", "defer_escalation", "escalation_for", "mark_escalated"]
 
 _OPEN_STATES = OPEN_REQUEST_STATES
+# Interviews still owed an escalation.
+_OWED = (Interview.state.in_(LIVE_INTERVIEW_STATES), Interview.escalated_at.is_(None))
 
 
 def claim_due_escalations(
@@ -36,7 +39,7 @@ def claim_due_escalations(
     *,
     now: datetime,
     policy: FeedbackPolicy,
-    lease: timedelta = timedelta(minutes=2),
+    lease: timedelta = DEFAULT_LEASE,
     limit: int = 50,
 ) -> list[int]:
     """Claim up to ``limit`` interviews whose escalation is due; return their ids.
@@ -44,47 +47,42 @@ def claim_due_escalations(
     Due: ``escalation_due_at <= now``, not escalated yet, the interview
     scheduled or summarised. An escalation whose real deadline (the end +
     ``summary_deadline``, from ``policy``) is still ahead (a backfilled row, a
-    changed config) is moved to that deadline and not returned. The rest move
-    to ``now + lease`` with a conditional UPDATE (``FOR UPDATE SKIP LOCKED`` on
-    PostgreSQL). Then :func:`escalation_for` and :func:`mark_escalated`.
+    changed config) is moved to that deadline and not returned. The rest are
+    claimed (:func:`storage.jobs.move_due` to ``now + lease``). Then
+    :func:`escalation_for` and :func:`mark_escalated`.
     """
-    due = session.execute(
-        sa.select(Interview.id, Interview.escalation_due_at, Interview.ends_at)
-        .where(
-            Interview.state.in_(LIVE_INTERVIEW_STATES),
-            Interview.escalation_due_at <= now,
-            Interview.escalated_at.is_(None),
-        )
-        .order_by(Interview.escalation_due_at, Interview.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    until = now + lease
+    due = due_rows(
+        session,
+        Interview.id,
+        Interview.escalation_due_at,
+        now=now,
+        limit=limit,
+        where=_OWED,
+        columns=(Interview.ends_at,),
+    )
     claimed: list[int] = []
     for interview_id, seen, ends_at in due:
-        if seen is None:  # pragma: no cover - excluded by the query
-            continue
-        deadline = ends_at + policy.summary_deadline
+        deadline = policy.deadline_at(ends_at)
         if deadline > now:
             # Not yet (a backfilled row, a longer deadline): look again at the deadline.
             _move_escalation(session, interview_id, seen=seen, to=deadline)
-        elif _move_escalation(session, interview_id, seen=seen, to=until):
+        elif _move_escalation(session, interview_id, seen=seen, to=now + lease):
             claimed.append(interview_id)
     return claimed
 
 
-def _move_escalation(session: Session, interview_id: int, *, seen: datetime, to: datetime) -> bool:
-    result = session.execute(
-        sa.update(Interview)
-        .where(
-            Interview.id == interview_id,
-            Interview.escalation_due_at == seen,
-            Interview.escalated_at.is_(None),
-        )
-        .values(escalation_due_at=to)
-        .execution_options(synchronize_session=False)
+def _move_escalation(
+    session: Session, interview_id: int, *, to: datetime, seen: datetime | None = None
+) -> bool:
+    return move_due(
+        session,
+        Interview.id,
+        Interview.escalation_due_at,
+        interview_id,
+        seen=seen,
+        to=to,
+        where=(Interview.escalated_at.is_(None),),
     )
-    return rowcount(result) == 1
 
 
 def escalation_for(session: Session, interview_id: int) -> tuple[InterviewView, tuple[str, ...]]:
@@ -109,16 +107,7 @@ def escalation_for(session: Session, interview_id: int) -> tuple[InterviewView, 
 
 def defer_escalation(session: Session, interview_id: int, *, until: datetime) -> None:
     """Hold a claimed escalation back until ``until`` (the hiring lead's quiet hours)."""
-    session.execute(
-        sa.update(Interview)
-        .where(
-            Interview.id == interview_id,
-            Interview.escalated_at.is_(None),
-            Interview.escalation_due_at.is_not(None),
-        )
-        .values(escalation_due_at=until)
-        .execution_options(synchronize_session="fetch")
-    )
+    _move_escalation(session, interview_id, to=until)
 
 
 def mark_escalated(session: Session, interview_id: int, *, now: datetime, sent: bool) -> bool:

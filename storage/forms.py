@@ -17,7 +17,9 @@ across a Slack call::
                 mark_form_sent(session, form.request.public_id, channel=channel, ts=ts,
                                now=now, policy=policy)
 
-A claim moves the row's ``next_action_at`` a lease into the future, so no other
+The claim, the lease and the backoff are the job engine's (:mod:`storage.jobs`);
+this module adds only what a form DM is. A claim moves the row's
+``next_action_at`` a lease into the future, so no other
 sweep picks it up meanwhile and, if this process dies before recording the
 outcome, the form falls due again when the lease ends. Delivery is therefore at
 least once: a crash between Slack's answer and the commit of
@@ -29,25 +31,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Final
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from storage.audit import record_audit
+from storage.jobs import DEFAULT_LEASE, backoff, claim_due, record_failure
 from storage.locking import rowcount
 from storage.models import Feedback, FeedbackRequest, Interview, RecruiterDigest, RequestState
-from storage.policy import FeedbackPolicy
+from storage.policy import FeedbackPolicy, digest_due
 from storage.queries import LIVE_INTERVIEW_STATES, form_contexts_for_requests
 from storage.views import FormContext
 
 __all__ = [
-    "BACKOFF_BASE",
-    "BACKOFF_MAX",
     "PERMANENT_SLACK_ERRORS",
     "arm_digest",
     "claim_due_forms",
-    "first_nudge_at",
     "form_backoff",
     "mark_form_sent",
     "record_form_failure",
@@ -65,18 +66,17 @@ PERMANENT_SLACK_ERRORS: frozenset[str] = frozenset(
     }
 )
 
-BACKOFF_BASE = timedelta(seconds=30)
-BACKOFF_MAX = timedelta(hours=1)
-
 _ERROR_MAX_CHARS = 255  # feedback_requests.last_error is VARCHAR(255)
 
+#: The job engine's backoff (30 s, 1 min, 2 min ... 1 h), under the name callers know.
+form_backoff = backoff
 
-def form_backoff(attempts: int) -> timedelta:
-    """The wait after the ``attempts``-th consecutive failure: 30 s, 1 min, 2 min ... 1 h."""
-    if attempts < 1:
-        return timedelta(0)
-    # 30 s * 2**7 is past the cap already; never build a huge timedelta.
-    return min(BACKOFF_BASE * (1 << min(attempts - 1, 7)), BACKOFF_MAX)
+#: Pending form DMs of interviews still live (never cancelled or archived).
+_DUE_FORM: Final = (
+    FeedbackRequest.state == RequestState.PENDING,
+    Interview.id == FeedbackRequest.interview_id,
+    Interview.state.in_(LIVE_INTERVIEW_STATES),
+)
 
 
 def claim_due_forms(
@@ -84,29 +84,29 @@ def claim_due_forms(
     *,
     now: datetime,
     policy: FeedbackPolicy,
-    lease: timedelta = timedelta(minutes=2),
+    lease: timedelta = DEFAULT_LEASE,
     limit: int = 50,
 ) -> list[FormContext]:
     """Claim up to ``limit`` form DMs that are due, oldest first, and return what to send.
 
     Due: the request is ``pending`` with ``next_action_at <= now``, and its
-    interview is scheduled or summarised (never cancelled or archived). Each row
-    is claimed with a conditional UPDATE that moves ``next_action_at`` to
+    interview is scheduled or summarised (never cancelled or archived).
+    Claimed by :func:`storage.jobs.claim_due`: ``next_action_at`` moves to
     ``now + lease`` only if the row is still as it was read, so two sweeps
-    never claim the same row; on PostgreSQL the read also skips rows another
-    sweep has locked (``FOR UPDATE SKIP LOCKED``) instead of waiting for them.
-    Commit the claim before calling Slack.
+    never claim the same row. Commit the claim before calling Slack.
     """
-    due = session.execute(_due_forms(now=now, limit=limit)).all()
-    until = now + lease
-    claimed = [
-        request_id
-        for request_id, seen in due
-        if seen is not None and _claim(session, request_id, seen=seen, until=until)
-    ]
+    claimed = claim_due(
+        session,
+        FeedbackRequest.id,
+        FeedbackRequest.next_action_at,
+        now=now,
+        lease=lease,
+        limit=limit,
+        where=_DUE_FORM,
+    )
     if not claimed:
         return []
-    requests = load_claimed_requests(session, claimed)
+    requests = load_claimed_requests(session, [unit.key for unit in claimed])
     return form_contexts_for_requests(session, requests, policy=policy, now=now)
 
 
@@ -126,38 +126,6 @@ def load_claimed_requests(session: Session, ids: Iterable[int]) -> list[Feedback
     return [by_id[request_id] for request_id in order]
 
 
-def _due_forms(*, now: datetime, limit: int) -> sa.Select[int, datetime | None]:
-    # Filters on the (state, next_action_at) index first: history (submitted,
-    # form_sent, or pending without due work) is never scanned.
-    return (
-        sa.select(FeedbackRequest.id, FeedbackRequest.next_action_at)
-        .join(Interview, Interview.id == FeedbackRequest.interview_id)
-        .where(
-            FeedbackRequest.state == RequestState.PENDING,
-            FeedbackRequest.next_action_at <= now,
-            Interview.state.in_(LIVE_INTERVIEW_STATES),
-        )
-        .order_by(FeedbackRequest.next_action_at, FeedbackRequest.id)
-        .limit(limit)
-        .with_for_update(of=FeedbackRequest, skip_locked=True)
-    )
-
-
-def _claim(session: Session, request_id: int, *, seen: datetime, until: datetime) -> bool:
-    """Move one due row's ``next_action_at`` from ``seen`` to ``until``, if nobody else did."""
-    result = session.execute(
-        sa.update(FeedbackRequest)
-        .where(
-            FeedbackRequest.id == request_id,
-            FeedbackRequest.state == RequestState.PENDING,
-            FeedbackRequest.next_action_at == seen,
-        )
-        .values(next_action_at=until)
-        .execution_options(synchronize_session=False)
-    )
-    return rowcount(result) == 1
-
-
 def mark_form_sent(
     session: Session,
     public_id: str,
@@ -171,9 +139,9 @@ def mark_form_sent(
 
     Stores the DM's channel and ts (to update it later), resets ``attempts`` and
     ``last_error``, and sets ``next_action_at`` to when the first nudge would be
-    due (:func:`first_nudge_at`: the interview's end + ``due_after``, but never
-    right after a form sent late), or NULL if the interview was cancelled or
-    archived meanwhile. Arms the recruiter's digest
+    due (:meth:`FeedbackPolicy.first_nudge_at`: the interview's end +
+    ``due_after``, but never right after a form sent late), or NULL if the
+    interview was cancelled or archived meanwhile. Arms the recruiter's digest
     (:func:`arm_digest`) for when this request becomes overdue, or one
     ``digest_interval`` after the last digest, whichever is later. Audited as
     ``request.form_sent``.
@@ -201,9 +169,7 @@ def mark_form_sent(
             dm_ts=ts,
             attempts=0,
             last_error=None,
-            next_action_at=first_nudge_at(interview.ends_at, now=now, policy=policy)
-            if live
-            else None,
+            next_action_at=policy.first_nudge_at(interview.ends_at, now=now) if live else None,
         )
     )
     if rowcount(result) != 1:
@@ -213,7 +179,7 @@ def mark_form_sent(
         arm_digest(
             session,
             interview.recruiter,
-            due=interview.ends_at + policy.due_after,
+            due=policy.overdue_at(interview.ends_at),
             interval=policy.digest_interval,
         )
     record_audit(
@@ -226,17 +192,6 @@ def mark_form_sent(
         at=now,
     )
     return True
-
-
-def first_nudge_at(ends_at: datetime, *, now: datetime, policy: FeedbackPolicy) -> datetime:
-    """When the first nudge after a form DM sent at ``now`` falls due.
-
-    When the feedback becomes overdue (``ends_at + due_after``), but a form that
-    went out late (an interview imported after it ended, a Slack outage) first
-    leaves its interviewer half of ``due_after``: a nudge never follows the form
-    DM within seconds.
-    """
-    return max(ends_at + policy.due_after, now + policy.due_after / 2)
 
 
 def arm_digest(
@@ -261,9 +216,7 @@ def arm_digest(
                 raise
         else:
             return
-    target = due
-    if interval is not None and row.last_sent_at is not None:
-        target = max(due, row.last_sent_at + interval)
+    target = digest_due(due, last_sent_at=row.last_sent_at, interval=interval)
     if row.next_action_at is None or target < row.next_action_at:
         row.next_action_at = target
         session.flush()
@@ -293,7 +246,7 @@ def record_form_failure(
     A permanent error (see :data:`PERMANENT_SLACK_ERRORS`) clears
     ``next_action_at``, so the form is never retried, and is audited as
     ``request.form_failed``; a transient one sets it to ``now`` plus
-    :func:`form_backoff` of the attempts so far.
+    :func:`storage.jobs.backoff` of the attempts so far.
 
     Returns:
         The backoff before the next attempt, or None when there is none: the
@@ -328,26 +281,26 @@ def record_delivery_failure(
 ) -> timedelta | None:
     """The shared tail of a failed form or nudge DM: count, back off or stop, audit.
 
-    The update is conditional on the request still being in ``expected_state``
-    with work due, so a concurrent transition wins and nothing is recorded.
+    The update (:func:`storage.jobs.record_failure`) is conditional on the
+    request still being in ``expected_state`` with work due, so a concurrent
+    transition wins and nothing is recorded.
     """
-    error = error[:_ERROR_MAX_CHARS]
-    backoff = None if permanent else form_backoff(request.attempts + 1)
-    result = session.execute(
-        sa.update(FeedbackRequest)
-        .where(
-            FeedbackRequest.id == request.id,
+    delay = None if permanent else backoff(request.attempts + 1)
+    if not record_failure(
+        session,
+        FeedbackRequest.id,
+        FeedbackRequest.next_action_at,
+        request.id,
+        attempts=FeedbackRequest.attempts,
+        error_column=FeedbackRequest.last_error,
+        error=error,
+        delay=delay,
+        now=now,
+        where=(
             FeedbackRequest.state == expected_state,
             FeedbackRequest.next_action_at.is_not(None),
-        )
-        .values(
-            attempts=FeedbackRequest.attempts + 1,
-            last_error=error,
-            next_action_at=None if backoff is None else now + backoff,
-        )
-        .execution_options(synchronize_session="fetch")
-    )
-    if rowcount(result) != 1:
+        ),
+    ):
         return None
     if permanent:
         record_audit(
@@ -356,7 +309,7 @@ def record_delivery_failure(
             action=action,
             entity="request",
             entity_id=request.id,
-            detail={"request": request.public_id, "error": error},
+            detail={"request": request.public_id, "error": error[:_ERROR_MAX_CHARS]},
             at=now,
         )
-    return backoff
+    return delay

@@ -1,8 +1,8 @@
 """Nudges, recruiter digests and escalations: what the sweep sends after the form DM.
 
-Three kinds of work, each claimed like the form DMs (:mod:`storage.forms`): a
-conditional UPDATE moves the row's due time a lease into the future (on
-PostgreSQL the read also uses ``FOR UPDATE SKIP LOCKED``), the claim is
+Three kinds of work, each claimed by the job engine (:mod:`storage.jobs`, as
+the form DMs are): a conditional UPDATE moves the row's due time a lease into
+the future (on PostgreSQL the read also uses ``FOR UPDATE SKIP LOCKED``), the claim is
 committed, Slack is called outside any transaction, and the outcome is recorded
 in a short transaction of its own. A claim whose process died falls due again
 when its lease ends; delivery is at least once (a crash between Slack's answer
@@ -81,6 +81,7 @@ from storage.escalations import (
     mark_escalated,
 )
 from storage.forms import load_claimed_requests, record_delivery_failure
+from storage.jobs import DEFAULT_LEASE, due_rows, move_due
 from storage.locking import lock_interview, rowcount
 from storage.models import (
     PUBLIC_ID_SHAPE,
@@ -90,7 +91,7 @@ from storage.models import (
     InterviewState,
     RequestState,
 )
-from storage.policy import FeedbackPolicy
+from storage.policy import FeedbackPolicy, next_nudge_at
 from storage.queries import (
     LIVE_INTERVIEW_STATES,
     form_context_for_request,
@@ -170,7 +171,7 @@ def claim_due_nudges(
     now: datetime,
     policy: FeedbackPolicy,
     max_nudges: int,
-    lease: timedelta = timedelta(minutes=2),
+    lease: timedelta = DEFAULT_LEASE,
     limit: int = 50,
 ) -> list[NudgeJob]:
     """Claim up to ``limit`` nudges that are due, oldest first, and return what to send.
@@ -180,42 +181,33 @@ def claim_due_nudges(
     ``max_nudges`` and no "Nudge now" has nothing left to do, nor has one whose
     interview's summary is posted (what they give now is shown as given after
     the summary and never counted: DESIGN "After a partial summary"): its
-    ``next_action_at`` (and any "Nudge now") is cleared and it is not returned. The rest are claimed
-    by moving ``next_action_at`` to ``now + lease`` with a conditional UPDATE
-    (only if the row is still as read), reading with ``FOR UPDATE SKIP LOCKED``
-    on PostgreSQL, so two sweeps never claim the same nudge. Commit the claim
-    before calling Slack.
+    ``next_action_at`` (and any "Nudge now") is cleared and it is not returned.
+    The rest are claimed as every unit is (:func:`storage.jobs.due_rows` and
+    :func:`storage.jobs.move_due` to ``now + lease``, only if the row is still
+    as read), so two sweeps never claim the same nudge. Commit the claim before
+    calling Slack.
     """
-    due = session.execute(
-        sa.select(
-            FeedbackRequest.id,
-            FeedbackRequest.next_action_at,
-            FeedbackRequest.reminder_count,
-            FeedbackRequest.nudge_requested,
-            Interview.state,
-        )
-        .join(Interview, Interview.id == FeedbackRequest.interview_id)
-        .where(
+    due = due_rows(
+        session,
+        FeedbackRequest.id,
+        FeedbackRequest.next_action_at,
+        now=now,
+        limit=limit,
+        where=(
             FeedbackRequest.state == RequestState.FORM_SENT,
-            FeedbackRequest.next_action_at <= now,
+            Interview.id == FeedbackRequest.interview_id,
             Interview.state.in_(LIVE_INTERVIEW_STATES),
-        )
-        .order_by(FeedbackRequest.next_action_at, FeedbackRequest.id)
-        .limit(limit)
-        .with_for_update(of=FeedbackRequest, skip_locked=True)
-    ).all()
-    until = now + lease
+        ),
+        columns=(FeedbackRequest.reminder_count, FeedbackRequest.nudge_requested, Interview.state),
+    )
     claimed: dict[int, tuple[bool, int]] = {}
     for request_id, seen, count, forced, state in due:
-        if seen is None:  # pragma: no cover - excluded by the query
-            continue
         if state != InterviewState.SCHEDULED:
-            _retire_nudge(session, request_id, seen=seen)
-            continue
-        if not forced and count >= max_nudges:
+            # The summary is posted: no nudge, not even one a recruiter asked for before it.
+            _move_nudge(session, request_id, seen=seen, to=None, values={"nudge_requested": False})
+        elif not forced and count >= max_nudges:
             _move_nudge(session, request_id, seen=seen, to=None, forced=False)
-            continue
-        if _move_nudge(session, request_id, seen=seen, to=until, forced=forced):
+        elif _move_nudge(session, request_id, seen=seen, to=now + lease, forced=forced):
             claimed[request_id] = (forced, count + 1)
     if not claimed:
         return []
@@ -228,29 +220,27 @@ def claim_due_nudges(
 
 
 def _move_nudge(
-    session: Session, request_id: int, *, seen: datetime, to: datetime | None, forced: bool
+    session: Session,
+    request_id: int,
+    *,
+    seen: datetime,
+    to: datetime | None,
+    forced: bool | None = None,
+    values: dict[str, object] | None = None,
 ) -> bool:
-    result = session.execute(
-        sa.update(FeedbackRequest)
-        .where(
-            FeedbackRequest.id == request_id,
-            FeedbackRequest.state == RequestState.FORM_SENT,
-            FeedbackRequest.next_action_at == seen,
-            FeedbackRequest.nudge_requested == forced,
-        )
-        .values(next_action_at=to)
-        .execution_options(synchronize_session=False)
-    )
-    return rowcount(result) == 1
-
-
-def _retire_nudge(session: Session, request_id: int, *, seen: datetime) -> None:
-    # The summary is posted: no nudge, not even one a recruiter asked for before it.
-    session.execute(
-        sa.update(FeedbackRequest)
-        .where(FeedbackRequest.id == request_id, FeedbackRequest.next_action_at == seen)
-        .values(next_action_at=None, nudge_requested=False)
-        .execution_options(synchronize_session=False)
+    """Move a due nudge (:func:`storage.jobs.move_due`); ``forced``: only if "Nudge now" is so."""
+    where = [FeedbackRequest.state == RequestState.FORM_SENT]
+    if forced is not None:
+        where.append(FeedbackRequest.nudge_requested == forced)
+    return move_due(
+        session,
+        FeedbackRequest.id,
+        FeedbackRequest.next_action_at,
+        request_id,
+        seen=seen,
+        to=to,
+        where=where,
+        values=values,
     )
 
 
@@ -264,17 +254,14 @@ def defer_nudge(session: Session, public_id: str, *, until: datetime, now: datet
     request = _request(session, public_id)
     if request is None:
         return False
-    result = session.execute(
-        sa.update(FeedbackRequest)
-        .where(
-            FeedbackRequest.id == request.id,
-            FeedbackRequest.state == RequestState.FORM_SENT,
-            FeedbackRequest.next_action_at.is_not(None),
-        )
-        .values(next_action_at=until)
-        .execution_options(synchronize_session="fetch")
-    )
-    if rowcount(result) != 1:
+    if not move_due(
+        session,
+        FeedbackRequest.id,
+        FeedbackRequest.next_action_at,
+        request.id,
+        to=until,
+        where=(FeedbackRequest.state == RequestState.FORM_SENT,),
+    ):
         return False
     record_audit(
         session,
@@ -341,7 +328,9 @@ def mark_nudge_sent(
             last_nudged_at=now,
             attempts=0,
             last_error=None,
-            next_action_at=now + interval if number < max_nudges else None,
+            next_action_at=next_nudge_at(
+                now, number=number, interval=interval, max_nudges=max_nudges
+            ),
         )
         .execution_options(synchronize_session="fetch")
     )
@@ -373,7 +362,7 @@ def record_nudge_failure(
     ``attempts`` counts up. A permanent error clears ``next_action_at`` (no
     more nudges; the recruiter's digest shows the error) and is audited as
     ``request.nudge_failed``; a transient one retries after
-    :func:`storage.forms.form_backoff` of the attempts so far.
+    :func:`storage.jobs.backoff` of the attempts so far.
 
     Returns:
         The backoff, or None: the error is permanent, or no nudge is pending

@@ -51,8 +51,9 @@ across a Slack call::
                 mark_summary_posted(session, job.interview_id, channel=channel, ts=ts,
                                     now=now)
 
-A claim moves ``summary_due_at`` a lease into the future with a conditional
-UPDATE (and, on PostgreSQL, reads with ``FOR UPDATE SKIP LOCKED``), so two
+A claim (:mod:`storage.jobs`) moves ``summary_due_at`` a lease into the future
+with a conditional UPDATE (and, on PostgreSQL, reads with ``FOR UPDATE SKIP
+LOCKED``), so two
 sweeps never claim the same unit, and a unit whose sweep died falls due again
 when the lease ends. While a ``post`` is claimed (``summary_claimed_seq`` set),
 nothing makes it due again before its lease ends, so one interview never gets
@@ -72,7 +73,7 @@ Decisions:
   still counted as not shown: at worst one ``update`` more than needed, never
   one too few.
 * A failed unit keeps its kind. Transient errors back off as the form DMs do
-  (:func:`storage.forms.form_backoff`); ``not_in_channel`` and
+  (:func:`storage.jobs.backoff`); ``not_in_channel`` and
   ``channel_not_found`` are retried every :data:`SUMMARY_CHANNEL_RETRY` and
   ask the caller to tell the recruiter, once per interview.
 * The deadline is configuration: the claim (and every transition) computes it
@@ -92,8 +93,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
 from storage.audit import record_audit
-from storage.forms import form_backoff
-from storage.locking import rowcount
+from storage.jobs import DEFAULT_LEASE, Retry, due_rows, move_due, record_failure
+from storage.locking import lock_interview, rowcount
 from storage.models import (
     Feedback,
     FeedbackRequest,
@@ -131,6 +132,9 @@ SummaryKind = Literal["post", "finish", "update"]
 SUMMARY_CHANNEL_ERRORS: frozenset[str] = frozenset({"not_in_channel", "channel_not_found"})
 
 SUMMARY_CHANNEL_RETRY = timedelta(hours=6)
+
+# Nothing stops a summary for good: channel errors wait for a person, the rest back off.
+_RETRY = Retry(fixed=dict.fromkeys(SUMMARY_CHANNEL_ERRORS, SUMMARY_CHANNEL_RETRY))
 
 _ERROR_MAX_CHARS = 255  # interviews.summary_error is VARCHAR(255)
 
@@ -350,7 +354,7 @@ def claim_due_summaries(
     *,
     now: datetime,
     policy: FeedbackPolicy,
-    lease: timedelta = timedelta(minutes=2),
+    lease: timedelta = DEFAULT_LEASE,
     limit: int = 20,
 ) -> list[SummaryJob]:
     """Claim up to ``limit`` units of summary work that are due, oldest first.
@@ -360,32 +364,27 @@ def claim_due_summaries(
     (every expected member submitted, or the deadline passed with at least one
     feedback); otherwise it is moved to its deadline, or, past the deadline with
     no feedback, to no due time at all (the first feedback makes it due), and
-    not returned. Each unit is claimed with a conditional UPDATE that moves
-    ``summary_due_at`` to ``now + lease`` only if the row is still as it was
-    read; on PostgreSQL the read also skips rows another transaction has locked
-    (``FOR UPDATE SKIP LOCKED``). Commit the claim before calling Slack.
+    not returned. Each unit is claimed as every unit of the job engine is
+    (:mod:`storage.jobs`): ``summary_due_at`` moves to ``now + lease`` only if
+    the row is still as it was read. Commit the claim before calling Slack.
     """
-    due = session.execute(
-        sa.select(
-            Interview.id, Interview.summary_pending, Interview.summary_due_at, Interview.ends_at
-        )
-        .where(
-            Interview.summary_due_at <= now,
+    due = due_rows(
+        session,
+        Interview.id,
+        Interview.summary_due_at,
+        now=now,
+        limit=limit,
+        where=(
             Interview.summary_pending.is_not(None),
             Interview.state.in_(LIVE_INTERVIEW_STATES),
-        )
-        .order_by(Interview.summary_due_at, Interview.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
+        ),
+        columns=(Interview.summary_pending, Interview.ends_at),
+    )
     counts = _panel_counts(
         session, (row.id for row in due if row.summary_pending == SummaryStep.POST)
     )
-    until = now + lease
     jobs: list[SummaryJob] = []
-    for interview_id, step, seen, ends_at in due:
-        if step is None or seen is None:  # pragma: no cover - excluded by the query
-            continue
+    for interview_id, seen, step, ends_at in due:
         if step == SummaryStep.POST:
             expected, submitted = counts.get(interview_id, (0, 0))
             when = _post_due(
@@ -399,7 +398,7 @@ def claim_due_summaries(
                 # Not yet: look again at the deadline, or (None) when the first feedback comes.
                 _move(session, interview_id, step, seen=seen, to=when)
                 continue
-        if _move(session, interview_id, step, seen=seen, to=until, claim=True):
+        if _move(session, interview_id, step, seen=seen, to=now + lease, claim=True):
             jobs.append(SummaryJob(interview_id=interview_id, kind=_KINDS[step]))
     return jobs
 
@@ -413,22 +412,21 @@ def _move(
     to: datetime | None,
     claim: bool = False,
 ) -> bool:
-    """Move one due unit from ``seen`` to ``to``, if nobody else moved it meanwhile.
+    """Move one due unit from ``seen`` to ``to`` (:func:`storage.jobs.move_due`).
 
     A claim notes the feedback change number reached; otherwise any stale claim
     (its lease ended) is dropped.
     """
-    result = session.execute(
-        sa.update(Interview)
-        .where(
-            Interview.id == interview_id,
-            Interview.summary_pending == step,
-            Interview.summary_due_at == seen,
-        )
-        .values(summary_due_at=to, summary_claimed_seq=Interview.feedback_seq if claim else None)
-        .execution_options(synchronize_session=False)
+    return move_due(
+        session,
+        Interview.id,
+        Interview.summary_due_at,
+        interview_id,
+        seen=seen,
+        to=to,
+        where=(Interview.summary_pending == step,),
+        values={"summary_claimed_seq": Interview.feedback_seq if claim else None},
     )
-    return rowcount(result) == 1
 
 
 # ---------------------------------------------------------------------------
@@ -452,17 +450,6 @@ def _changed_after(session: Session, interview_id: int, after: int) -> bool:
 
 # ---------------------------------------------------------------------------
 # Recording
-
-
-def _locked(session: Session, interview_id: int) -> Interview | None:
-    # FOR UPDATE (PostgreSQL; SQLite serialises write transactions anyway): a
-    # submission for this interview waits until the transition is committed.
-    return session.scalars(
-        sa.select(Interview)
-        .where(Interview.id == interview_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
 
 
 def mark_summary_posted(
@@ -492,7 +479,7 @@ def mark_summary_posted(
         ``post`` is pending (recorded already, cancelled or archived meanwhile,
         unknown interview).
     """
-    interview = _locked(session, interview_id)
+    interview = lock_interview(session, interview_id)
     if interview is None or interview.summary_pending != SummaryStep.POST:
         return False
     reflects = _reflected(interview)
@@ -545,7 +532,7 @@ def mark_summary_finished(session: Session, interview_id: int, *, now: datetime)
         True if this call made the transition; False, changing nothing, if no
         ``finish`` is pending.
     """
-    interview = _locked(session, interview_id)
+    interview = lock_interview(session, interview_id)
     if interview is None or interview.summary_pending != SummaryStep.FINISH:
         return False
     reflects = interview.summary_seq
@@ -578,7 +565,7 @@ def mark_summary_updated(
         True if this call made the transition; False, changing nothing, if no
         ``update`` is pending.
     """
-    interview = _locked(session, interview_id)
+    interview = lock_interview(session, interview_id)
     if interview is None or interview.summary_pending != SummaryStep.UPDATE:
         return False
     reflects = _reflected(interview)
@@ -652,30 +639,33 @@ def record_summary_failure(
     counts up. A channel error (:data:`SUMMARY_CHANNEL_ERRORS`) is retried after
     :data:`SUMMARY_CHANNEL_RETRY`, audited as ``summary.failed``, and asks the
     caller to tell the recruiter the first time only; any other error backs off
-    as the form DMs do (:func:`storage.forms.form_backoff`: 30 s doubling to 1 h).
+    as the form DMs do (:func:`storage.jobs.backoff`: 30 s doubling to 1 h).
     """
-    interview = _locked(session, interview_id)
+    interview = lock_interview(session, interview_id)
     if interview is None or interview.summary_pending is None:
         return SummaryFailure(retry_at=now, notify_recruiter=False, recorded=False)
     step = interview.summary_pending
     error = error[:_ERROR_MAX_CHARS]
-    attempts = interview.summary_attempts + 1
     channel_error = error in SUMMARY_CHANNEL_ERRORS
-    retry_at = now + (SUMMARY_CHANNEL_RETRY if channel_error else form_backoff(attempts))
+    delay = _RETRY.delay(error, interview.summary_attempts + 1)
+    retry_at = now if delay is None else now + delay  # never None: nothing is permanent
     notify = channel_error and not interview.summary_notified
-    result = session.execute(
-        sa.update(Interview)
-        .where(Interview.id == interview_id, Interview.summary_pending == step)
-        .values(
-            summary_attempts=attempts,
-            summary_error=error,
-            summary_due_at=retry_at,
-            summary_claimed_seq=None,
-            summary_notified=interview.summary_notified or notify,
-        )
-        .execution_options(synchronize_session="fetch")
-    )
-    if rowcount(result) != 1:  # pragma: no cover - the row is locked
+    if not record_failure(
+        session,
+        Interview.id,
+        Interview.summary_due_at,
+        interview_id,
+        attempts=Interview.summary_attempts,
+        error_column=Interview.summary_error,
+        error=error,
+        delay=delay,
+        now=now,
+        where=(Interview.summary_pending == step,),
+        values={
+            "summary_claimed_seq": None,
+            "summary_notified": interview.summary_notified or notify,
+        },
+    ):  # pragma: no cover - the row is locked
         return SummaryFailure(retry_at=now, notify_recruiter=False, recorded=False)
     if channel_error:
         record_audit(

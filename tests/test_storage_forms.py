@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.audit import audit_events_for
 from storage.forms import (
     PERMANENT_SLACK_ERRORS,
-    _claim,
     claim_due_forms,
     form_backoff,
     mark_form_sent,
     record_form_failure,
 )
+from storage.jobs import move_due
 from storage.models import FeedbackRequest, InterviewState, RequestState
 from tests.test_storage_feedback_support import (
     AFTER,
@@ -136,7 +136,15 @@ def test_a_stale_claim_loses(session_factory: sessionmaker[Session]) -> None:
 
     assert claim(session_factory) == ids  # another sweep, committed
     with session_factory.begin() as session:
-        assert not _claim(session, row.id, seen=seen, until=AFTER + LEASE)
+        # The claim's conditional UPDATE, as the job engine runs it for every kind.
+        assert not move_due(
+            session,
+            FeedbackRequest.id,
+            FeedbackRequest.next_action_at,
+            row.id,
+            seen=seen,
+            to=AFTER + LEASE + LEASE,
+        )
     assert request_row(session_factory, ids[0]).next_action_at == AFTER + LEASE
 
 

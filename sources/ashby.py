@@ -1,0 +1,171 @@
+"""Ashby's webhooks at ``POST /webhooks/ashby``: interview schedules become interviews.
+
+Ashby signs each request with the webhook's secret token: ``Ashby-Signature:
+sha256=<hex HMAC-SHA256 of the raw body>`` (docs "Authenticating Webhooks"). The
+signature is checked before the body is parsed, in constant time; a wrong one is
+401, which Ashby does not retry (docs "Retries"). Then:
+
+* ``ping`` (sent when the webhook is created or edited) answers 200, or Ashby
+  leaves the webhook disabled;
+* ``interviewScheduleCreate`` / ``interviewScheduleUpdate``: one interview per
+  interview event (``ashby:<event id>``), moved when its times change, cancelled
+  when the schedule is ``Cancelled`` or the event left the schedule;
+* any other action: 200 and a log line (Ashby would otherwise retry it 10 times).
+
+Redeliveries carry the same ``webhookActionId`` and change nothing
+(storage.webhook_events). A malformed payload is 400 with what is wrong. When
+Ashby's API cannot be reached for the names, the answer is 503 before anything is
+written, so Ashby retries the webhook later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from rubric import RubricRegistry
+from sources.ashby_api import AshbyApi, AshbyUnavailable, fetch_details
+from sources.ashby_payload import (
+    ACTIONS,
+    SOURCE,
+    AshbySchedule,
+    PayloadError,
+    delivery_id,
+    parse_action,
+    parse_schedule,
+    schedule_rows,
+    schedule_source,
+)
+from sources.signatures import header as find_header
+from sources.signatures import hmac_sha256_hex, same
+from sources.webhooks import WebhookReply, bad_request, unauthorized
+from storage.import_file import EmailResolver
+from storage.intake import IntakeResult, cancel_missing, intake_rows
+from storage.interviews import Timings
+from storage.mapping import SourceMapping
+from storage.webhook_events import first_delivery
+
+__all__ = ["PATH", "SIGNATURE_HEADER", "AshbyEndpoint", "sign"]
+
+logger = logging.getLogger(__name__)
+
+PATH = "/webhooks/ashby"
+SIGNATURE_HEADER = "Ashby-Signature"
+
+
+def sign(secret: str, body: bytes) -> dict[str, str]:
+    """The header Ashby sends with ``body`` (for tests and the setup docs)."""
+    return {SIGNATURE_HEADER: f"sha256={hmac_sha256_hex(secret, body)}"}
+
+
+def verify(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
+    given = find_header(headers, SIGNATURE_HEADER)
+    if not given or len(given) > 200:
+        return False
+    scheme, _, digest = given.strip().partition("=")
+    if scheme.lower() != "sha256" or not digest:
+        return False
+    return same(digest, hmac_sha256_hex(secret, body))
+
+
+@dataclass
+class AshbyEndpoint:
+    """The ``/webhooks/ashby`` endpoint (registered only when ASHBY_WEBHOOK_SECRET is set)."""
+
+    secret: str
+    session_factory: sessionmaker[Session]
+    registry: RubricRegistry
+    timings: Timings
+    mapping: SourceMapping
+    clock: Callable[[], datetime]
+    api: AshbyApi | None = None  # None without ASHBY_API_KEY: names unknown, rows incomplete
+    resolve_email: EmailResolver | None = None
+    on_cancelled: Callable[[Sequence[int]], None] | None = None
+    default_tz: tzinfo | None = None
+    path: str = PATH
+
+    def handle(self, body: bytes, headers: Mapping[str, str]) -> WebhookReply:
+        if not verify(self.secret, body, headers):
+            return unauthorized()
+        try:
+            action, doc = parse_action(body)
+        except PayloadError as exc:
+            return bad_request(str(exc))
+        if action == "ping":
+            return WebhookReply(200, {"ok": True})
+        if action not in ACTIONS:
+            logger.info("ashby: action %r is not handled; ignored", action[:80])
+            return WebhookReply(200, {"ignored": action[:80]})
+        try:
+            schedule = parse_schedule(doc)
+        except PayloadError as exc:
+            return bad_request(str(exc))
+        return self._take(schedule, delivery_id(doc, body, action))
+
+    def _take(self, schedule: AshbySchedule, event_id: str) -> WebhookReply:
+        if self._seen(event_id):
+            return WebhookReply(200, {"duplicate": True})
+        try:
+            details = fetch_details(self.api, schedule)
+        except AshbyUnavailable as exc:
+            logger.warning("ashby: API unavailable for schedule %s: %s", schedule.id, exc)
+            return WebhookReply(503, {"error": "Ashby's API is unavailable; retry later"})
+        rows = schedule_rows(schedule, details)
+        now = self.clock()
+        session = self.session_factory()
+        try:
+            if not first_delivery(session, SOURCE, event_id, now):
+                return WebhookReply(200, {"duplicate": True})  # a replica took it meanwhile
+            result = intake_rows(
+                session,
+                rows,
+                registry=self.registry,
+                timings=self.timings,
+                mapping=self.mapping,
+                now=now,
+                resolve_email=self.resolve_email,
+                all_or_nothing=True,
+                default_tz=self.default_tz,
+            )
+            if result.errors:
+                session.rollback()  # nothing changed, the delivery not recorded either
+                return bad_request("interview events are invalid", errors=_errors(result))
+            seen = set() if schedule.cancelled else {row.external_id for row in rows}
+            removed = cancel_missing(
+                session, source=schedule_source(schedule), seen_external_ids=seen, now=now
+            )
+            session.commit()
+        finally:
+            session.close()  # rolls back whatever was not committed
+        cancelled = (*result.cancelled_interviews, *removed)
+        self._notify(cancelled)
+        counts = result.counts()
+        counts["cancelled"] += len(removed)
+        logger.info("ashby: schedule %s taken in: %s", schedule.id, counts)
+        return WebhookReply(200, counts)
+
+    def _seen(self, event_id: str) -> bool:
+        """Already taken in? Checked first, so a replay costs no API calls (then rolled back)."""
+        session = self.session_factory()
+        try:
+            return not first_delivery(session, SOURCE, event_id, self.clock())
+        finally:
+            session.rollback()
+            session.close()
+
+    def _notify(self, interview_ids: Sequence[int]) -> None:
+        if not interview_ids or self.on_cancelled is None:
+            return
+        try:
+            self.on_cancelled(interview_ids)
+        except Exception:  # the cancellation is committed; the DM refresh is best effort here
+            logger.exception("ashby: updating the cancelled interviews' form DMs failed")
+
+
+def _errors(result: IntakeResult) -> list[dict[str, Any]]:
+    return [{"index": e.index, "field": e.field, "message": e.message} for e in result.errors]

@@ -7,7 +7,10 @@ includes them. Secrets and API keys are never here: they come from the environme
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import timedelta
+from pathlib import PurePath
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -22,7 +25,9 @@ from pydantic import (
 
 from rubric.durations import format_duration, parse_duration
 from storage.deliveries import OUTGOING_EVENTS
-from storage.mapping import SourceMapping
+from storage.mapping import DEFAULT_KEYS, SourceMapping
+
+_FEED_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 __all__ = [
     "AshbyConfig",
@@ -45,7 +50,11 @@ class _Section(BaseModel):
 
 
 class CalendarFeedConfig(_Section):
-    """One ``calendars:`` entry (DESIGN "Where interviews come from")."""
+    """One ``calendars:`` entry (DESIGN "Where interviews come from"; docs/sources/calendars.md).
+
+    The url may hold a secret (Google's secret iCal address): it is never logged
+    nor shown; ``sources status`` and the metrics name the feed by ``name``.
+    """
 
     name: str | None = None  # shown by `sources status`; default: derived from the url
     url: str = Field(min_length=1)  # http(s) URL or a local file path
@@ -54,6 +63,81 @@ class CalendarFeedConfig(_Section):
     defaults: dict[str, Any] = Field(default_factory=dict)
     kits: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     ignore: tuple[str, ...] = ()  # glob patterns of attendee emails that are not interviewers
+
+    @field_validator("name")
+    @classmethod
+    def _name_shape(cls, value: str | None) -> str | None:
+        if value is not None and not _FEED_NAME.match(value):
+            raise ValueError(
+                "use 1 to 40 letters, digits, '-' or '_' (it names the feed in ids and metrics)"
+            )
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, value: str) -> str:
+        value = value.strip()
+        scheme = urlsplit(value).scheme.lower()
+        if scheme in ("http", "https") and not urlsplit(value).hostname:
+            raise ValueError("the URL has no host")
+        if len(scheme) > 1 and scheme not in ("http", "https", "file"):
+            raise ValueError(f"expected an http(s) URL or a file path, got a {scheme}: URL")
+        return value
+
+    @field_validator("poll_interval")
+    @classmethod
+    def _not_too_often(cls, value: timedelta) -> timedelta:
+        if value < timedelta(minutes=1):
+            raise ValueError("poll at most once a minute (e.g. 5m)")
+        return value
+
+    @field_validator("title_pattern")
+    @classmethod
+    def _pattern_groups(cls, value: str) -> str:
+        try:
+            pattern = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        groups = set(pattern.groupindex)
+        if "candidate" not in groups:
+            raise ValueError("needs a named group (?P<candidate>...) for the candidate's name")
+        unknown = sorted(groups - {"candidate", "role", "kit"})
+        if unknown:
+            raise ValueError(
+                f"unknown named group(s) {', '.join(unknown)} (known: candidate, role, kit)"
+            )
+        return value
+
+    @field_validator("defaults")
+    @classmethod
+    def _default_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(str(key) for key in value if key not in DEFAULT_KEYS)
+        if unknown:
+            raise ValueError(
+                f"unknown key(s) {', '.join(unknown)} (known: {', '.join(DEFAULT_KEYS)})"
+            )
+        return value
+
+    @field_validator("ignore")
+    @classmethod
+    def _ignore_globs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not pattern.strip() for pattern in value):
+            raise ValueError("an empty pattern would match nothing; remove it")
+        return tuple(pattern.strip().lower() for pattern in value)
+
+    @property
+    def feed_name(self) -> str:
+        """``name``, or one derived from the url: the file's stem or the host, plus a hash."""
+        if self.name:
+            return self.name
+        parts = urlsplit(self.url)
+        if parts.scheme.lower() in ("http", "https"):
+            stem = (parts.hostname or "feed").split(".")[0]
+        else:
+            stem = PurePath(parts.path if parts.scheme == "file" else self.url).stem
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-")[:24] or "feed"
+        digest = hashlib.sha256(self.url.encode()).hexdigest()[:8]
+        return f"{slug}-{digest}"
 
 
 class AshbyConfig(_Section):

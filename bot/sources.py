@@ -20,7 +20,7 @@ from handlers.timezones import TimeZones
 from sources.webhooks import WebhookEndpoint
 from storage.deliveries import Receiver
 
-__all__ = ["OUTGOING_UNSIGNED", "Sources", "build_sources"]
+__all__ = ["OUTGOING_UNSIGNED", "Sources", "build_sources", "calendar_kinds"]
 
 OUTGOING_UNSIGNED = (
     "outgoing_webhooks is configured but INTERVIEW_BOT_OUTGOING_SECRET is not set "
@@ -40,7 +40,61 @@ def build_sources(
     """The configured sources' endpoints and job kinds."""
     found = Sources()
     found.kinds.extend(_outgoing_kinds(config, ctx))
+    found.kinds.extend(calendar_kinds(config, ctx, client, timezones))  # config calendars:
     return found
+
+
+def calendar_kinds(
+    config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones
+) -> list[JobKind]:
+    """Calendar feeds (config ``calendars:``): one ``feed_poll`` kind polls them all."""
+    from bot.slack_client import email_resolver
+    from handlers.cancellations import refresh_cancelled_forms
+    from handlers.feeds import CalendarFeed, FeedPollKind
+    from sources.ics import FeedRules
+    from storage.interviews import Timings
+
+    entries = config.file.calendars
+    if not entries:
+        return []
+    names = [entry.feed_name for entry in entries]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"calendars: two feeds are named {', '.join(twice)}; give each a name")
+    jobs = {
+        job.job.strip().casefold(): frozenset(
+            key for key, value in job.model_dump().items() if value is not None and key != "job"
+        )
+        for job in config.file.mapping.jobs
+    }
+    feeds = [
+        CalendarFeed(
+            rules=FeedRules(
+                name=entry.feed_name,
+                title_pattern=re.compile(entry.title_pattern),
+                defaults=dict(entry.defaults),
+                kits=dict(entry.kits),
+                ignore=tuple(entry.ignore),
+                jobs=jobs,
+            ),
+            url=entry.url,
+            interval=entry.poll_interval,
+        )
+        for entry in entries
+    ]
+    kind = FeedPollKind(
+        feeds=feeds,
+        session_factory=ctx.session_factory,
+        registry=ctx.registry,
+        timings=Timings(
+            form_delay=config.feedback.form_delay, summary_deadline=config.summary.deadline
+        ),
+        mapping=config.file.mapping,
+        resolve_email=email_resolver(client),
+        on_cancelled=lambda ids: refresh_cancelled_forms(ctx, client, timezones, ids),
+        default_tz=ctx.default_tz,
+    )
+    return [kind]
 
 
 def _outgoing_kinds(config: Config, ctx: BotContext) -> list[JobKind]:

@@ -8,7 +8,10 @@ error (after the client's own retries).
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from collections.abc import Mapping
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -97,3 +100,58 @@ for _event in ("summary.posted", "summary.updated"):
     OUTGOING_QUEUED.labels(event=_event)
 for _outcome in ("delivered", "retry", "gave_up", "stopped"):
     OUTGOING_DELIVERIES.labels(outcome=_outcome)
+
+# Interview sources (calendar feeds, Greenhouse polling): one series per configured
+# source name, so the label set stays as small as the config.
+SOURCE_POLLS = Counter(
+    "interview_bot_source_polls",
+    "Polls of an interview source by outcome: changed, unchanged (304 or same data), failed.",
+    ["source", "outcome"],
+    registry=REGISTRY,
+)
+SOURCE_INTERVIEWS = Counter(
+    "interview_bot_source_interviews",
+    "Interviews a source's polls took in, by outcome: created, updated, cancelled, incomplete.",
+    ["source", "outcome"],
+    registry=REGISTRY,
+)
+SOURCE_EVENTS = Gauge(
+    "interview_bot_source_events_seen",
+    "Events (or records) in the source at its last successful poll.",
+    ["source"],
+    registry=REGISTRY,
+)
+SOURCE_LAST_SUCCESS = Gauge(
+    "interview_bot_source_last_success_timestamp_seconds",
+    "Unix time of the source's last successful poll (alert when it lags).",
+    ["source"],
+    registry=REGISTRY,
+)
+SOURCE_ERRORS = Counter(
+    "interview_bot_source_errors",
+    "Failed polls of an interview source.",
+    ["source"],
+    registry=REGISTRY,
+)
+SOURCE_OUTCOMES = ("created", "updated", "cancelled", "incomplete")
+
+
+def observe_source_poll(
+    source: str,
+    *,
+    at: datetime,
+    outcome: str,
+    counts: Mapping[str, int] | None = None,
+    events_seen: int | None = None,
+) -> None:
+    """Record one poll of ``source`` (outcome ``changed``, ``unchanged`` or ``failed``)."""
+    SOURCE_POLLS.labels(source=source, outcome=outcome).inc()
+    if outcome == "failed":
+        SOURCE_ERRORS.labels(source=source).inc()
+        return
+    SOURCE_LAST_SUCCESS.labels(source=source).set(at.timestamp())
+    if events_seen is not None:
+        SOURCE_EVENTS.labels(source=source).set(events_seen)
+    for key in SOURCE_OUTCOMES:
+        SOURCE_INTERVIEWS.labels(source=source, outcome=key).inc((counts or {}).get(key, 0))
+    SOURCE_ERRORS.labels(source=source)  # a zero, not a gap

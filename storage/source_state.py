@@ -153,17 +153,23 @@ def record_success(
     *,
     now: datetime,
     interval: timedelta,
-    stats: PollStats = PollStats(),
+    stats: PollStats | None = PollStats(),
     etag: str | _Keep | None = KEEP,
     last_modified: str | _Keep | None = KEEP,
     cursor: str | _Keep | None = KEEP,
+    problem: str | None = None,
 ) -> None:
-    """A poll succeeded: clear the error, add the counters, next poll one interval on."""
+    """A poll succeeded: clear the error, add the counters, next poll one interval on.
+
+    ``stats=None``: nothing changed at the source (a 304); the last poll's figures
+    stay. ``problem``: the poll went through but some records could not be taken in
+    (shown as the last error, without a backoff).
+    """
     row = _row(session, name, now)
     row.attempts = 0
     row.last_success_at = now
-    row.last_error = None
-    row.last_error_at = None
+    row.last_error = None if problem is None else _clip(" ".join(problem.split()), _ERROR_MAX)
+    row.last_error_at = None if problem is None else now
     row.next_poll_at = now + interval
     if not isinstance(etag, _Keep):
         row.etag = _clip(etag, 255)
@@ -172,9 +178,10 @@ def record_success(
     if not isinstance(cursor, _Keep):
         row.cursor = _clip(cursor, 64)
     counters = dict(row.stats or {})
-    for key, value in stats.as_dict().items():
-        counters[key] = int(counters.get(key, 0)) + value
-    counters["last"] = stats.as_dict()
+    if stats is not None:
+        for key, value in stats.as_dict().items():
+            counters[key] = int(counters.get(key, 0)) + value
+        counters["last"] = stats.as_dict()
     counters["polls"] = int(counters.get("polls", 0)) + 1
     row.stats = counters  # a new dict: the JSON column is not mutation-tracked
     row.updated_at = now

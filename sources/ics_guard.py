@@ -1,0 +1,153 @@
+"""Bounds on the work a calendar feed can cause, checked before and during parsing.
+
+A feed is input from outside: a shared calendar anyone can invite to, or a URL
+that may serve anything. Every bound here counts work, never wall-clock time, so
+the same feed is always taken in or refused the same way:
+
+* the byte size, the number of components and their nesting depth, and the
+  number of VTIMEZONE blocks are counted on the raw lines, before ``icalendar``
+  builds anything (its component tree and its time-zone cache stay small);
+* a recurring series is expanded only if the steps ``dateutil`` would take to
+  reach the end of the window are few: from DTSTART, one step per FREQ x INTERVAL
+  period, and for a rule that might never match (a BYMONTHDAY in a BYMONTH that
+  lacks it), every period up to the year 9999, where ``dateutil`` gives up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+__all__ = ["FeedError", "Limits", "prescan", "series_steps"]
+
+
+class FeedError(ValueError):
+    """A feed that cannot be taken in: the poll fails with this message, nothing changes."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one feed may hold and cost."""
+
+    max_bytes: int = 5 * 1024 * 1024
+    max_components: int = 25_000  # BEGIN: lines (10,000 events with alarms fit)
+    max_depth: int = 6  # VCALENDAR > VEVENT > VALARM is 3
+    max_timezones: int = 50
+    max_title: int = 500  # longer SUMMARY values are not matched (regex cost)
+    max_steps: int = 200_000  # recurrence steps summed over the matching series
+    max_instances: int = 2_000  # interview rows one poll may produce
+
+
+def prescan(text: str, limits: Limits) -> None:
+    """Refuse a feed that is not iCalendar or exceeds the structural limits."""
+    head = text.lstrip("\ufeff \t\r\n")[:15].upper()
+    if not head.startswith("BEGIN:VCALENDAR"):
+        raise FeedError("not an iCalendar feed (it does not begin with BEGIN:VCALENDAR)")
+    depth = components = timezones = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        # A folded continuation starts with a space or tab, so BEGIN/END are whole lines.
+        upper = line[:6].upper()
+        if upper == "BEGIN:":
+            depth += 1
+            components += 1
+            if line[6:].strip().upper() == "VTIMEZONE":
+                timezones += 1
+            if depth > limits.max_depth:
+                raise FeedError(f"line {number}: components nested deeper than {limits.max_depth}")
+        elif upper.startswith("END:"):
+            depth -= 1
+            if depth < 0:
+                raise FeedError(f"line {number}: END without BEGIN")
+    if components > limits.max_components:
+        raise FeedError(
+            f"the feed holds {components} components; at most {limits.max_components} are read"
+        )
+    if timezones > limits.max_timezones:
+        raise FeedError(
+            f"the feed defines {timezones} time zones; at most {limits.max_timezones} are read"
+        )
+    if depth != 0:
+        raise FeedError("the feed ends inside a component (BEGIN without END)")
+
+
+_PERIOD = {
+    "SECONDLY": timedelta(seconds=1),
+    "MINUTELY": timedelta(minutes=1),
+    "HOURLY": timedelta(hours=1),
+    "DAILY": timedelta(days=1),
+    "WEEKLY": timedelta(days=7),
+    "MONTHLY": timedelta(days=28),  # the shortest month: never underestimates
+    "YEARLY": timedelta(days=365),
+}
+# Parts that can make a rule match never (then dateutil scans to the year 9999).
+_MAYBE_NEVER = ("BYMONTH", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS")
+_GIVES_UP = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def series_steps(master: Mapping[str, Any], *, until: datetime) -> int:
+    """Steps expanding ``master``'s RRULEs and RDATEs up to ``until`` costs (an upper bound).
+
+    Raises FeedError for a rule without a usable FREQ.
+    """
+    start = _aware(master["DTSTART"].dt)
+    rules = master.get("RRULE")
+    steps = 0
+    for rule in _as_list(rules):
+        steps += _rule_steps(rule, start, until)
+    for rdate in _as_list(master.get("RDATE")):
+        steps += len(getattr(rdate, "dts", ()) or ()) or 1
+    for exdate in _as_list(master.get("EXDATE")):
+        steps += len(getattr(exdate, "dts", ()) or ()) or 1
+    return steps
+
+
+def _rule_steps(rule: Mapping[str, Any], start: datetime, until: datetime) -> int:
+    freqs = rule.get("FREQ") or []
+    freq = str(freqs[0]).upper() if freqs else ""
+    if freq not in _PERIOD:
+        raise FeedError(f"recurrence rule without a valid FREQ ({freq or 'none'})")
+    interval = _first_int(rule.get("INTERVAL"), default=1)
+    if interval < 1:
+        raise FeedError(f"recurrence rule with INTERVAL={interval}")
+    # BY-parts that expand a period multiply the candidates dateutil sorts per step.
+    per_period = 1
+    for part in ("BYHOUR", "BYMINUTE", "BYSECOND", "BYDAY", "BYMONTHDAY", "BYYEARDAY"):
+        per_period *= max(1, len(rule.get(part) or ()))
+    maybe_never = any(rule.get(part) for part in _MAYBE_NEVER) or (
+        interval > 1 and bool(rule.get("BYDAY")) and freq in ("DAILY", "HOURLY")
+    )
+    end = _GIVES_UP if maybe_never else min(until, _rule_until(rule) or until)
+    if end <= start:
+        return 1
+    periods = (end - start) // (_PERIOD[freq] * interval) + 1
+    return int(min(periods * per_period, 10**12))
+
+
+def _rule_until(rule: Mapping[str, Any]) -> datetime | None:
+    values = rule.get("UNTIL") or []
+    return _aware(values[0]) if values else None
+
+
+def _first_int(values: Any, *, default: int) -> int:
+    if not values:
+        return default
+    try:
+        return int(values[0])
+    except (TypeError, ValueError):
+        raise FeedError(f"recurrence rule with a non-numeric value {values[0]!r}") from None
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    raise FeedError(f"not a date or time: {value!r}")
+
+
+def _as_list(value: Any) -> Iterable[Any]:
+    if value is None:
+        return ()
+    return value if isinstance(value, list) else (value,)

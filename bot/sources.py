@@ -39,6 +39,8 @@ def build_sources(
 ) -> Sources:
     """The configured sources' endpoints and job kinds."""
     found = Sources()
+    found.kinds.append(_incomplete_notices(ctx, client, timezones))  # every source's
+    _add_generic_webhook(found, config, ctx, client, timezones)  # INTERVIEW_BOT_WEBHOOK_SECRET
     found.kinds.extend(_outgoing_kinds(config, ctx))
     found.kinds.extend(calendar_kinds(config, ctx, client, timezones))  # config calendars:
     return found
@@ -107,3 +109,39 @@ def _outgoing_kinds(config: Config, ctx: BotContext) -> list[JobKind]:
         raise ValueError(OUTGOING_UNSIGNED)
     receivers = [Receiver(t.url, tuple(t.events), t.include_notes) for t in targets]
     return outgoing_kinds(ctx.session_factory, receivers, secret.get_secret_value())
+
+
+def _incomplete_notices(ctx: BotContext, client: WebClient, timezones: TimeZones) -> JobKind:
+    """Interviews any source could not complete: their recruiter is told (handlers.incomplete)."""
+    from handlers.incomplete import IncompleteNotices
+
+    return IncompleteNotices(ctx, client, timezones)
+
+
+def _add_generic_webhook(
+    found: Sources, config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones
+) -> None:
+    """``POST /webhooks/interviews`` (docs/sources/webhook.md); absent (404) without its secret."""
+    from bot.slack_client import email_resolver
+    from handlers.cancellations import refresh_cancelled_forms
+    from sources.generic_webhook import GenericWebhook
+    from storage.interviews import Timings
+
+    secret = config.secrets.webhook_secret
+    if secret is None:
+        return
+    found.webhooks.append(
+        GenericWebhook(
+            secret=secret.get_secret_value(),
+            session_factory=ctx.session_factory,
+            registry=ctx.registry,
+            timings=Timings(
+                form_delay=config.feedback.form_delay, summary_deadline=config.summary.deadline
+            ),
+            mapping=config.file.mapping,
+            clock=ctx.clock,
+            resolve_email=email_resolver(client),
+            on_cancelled=lambda ids: refresh_cancelled_forms(ctx, client, timezones, ids),
+            default_tz=config.default_timezone,
+        )
+    )

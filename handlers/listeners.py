@@ -8,6 +8,7 @@ from handlers.access import Recruiters
 from handlers.blocks.debrief import DEBRIEF_ACTION
 from handlers.blocks.feedback_modal import FEEDBACK_CALLBACK, FEEDBACK_PAGE_CALLBACK
 from handlers.blocks.form_dm import EDIT_ACTION, OPEN_ACTION
+from handlers.blocks.incomplete import COMPLETE_ACTION
 from handlers.blocks.reminders import (
     NOT_ATTENDED_ACTION,
     NUDGE_NOW_ACTION,
@@ -22,6 +23,7 @@ from handlers.dedupe import dedupe_events
 from handlers.feedback import FeedbackListeners
 from handlers.guard import Guard
 from handlers.home import HomeListeners
+from handlers.incomplete import CompleteListeners
 from handlers.reminders import ReminderListeners
 from handlers.schedule import ScheduleListeners
 from handlers.summary import CandidateDisplay
@@ -54,6 +56,9 @@ def register_listeners(
     commands = CommandListeners(ctx, timezones, candidate_display=candidate_display)
     app.command("/interview", middleware=[guard.command()])(commands.interview)
     app.view(SCHEDULE_CALLBACK, middleware=[guard.schedule_view()])(ScheduleListeners(ctx).submit)
+    app.action(COMPLETE_ACTION, middleware=[guard.button(Action.COMPLETE_INCOMPLETE)])(
+        CompleteListeners(ctx).open
+    )
 
     app.event("app_home_opened", middleware=[guard.home()])(
         HomeListeners(ctx, timezones).app_home_opened

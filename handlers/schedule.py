@@ -10,14 +10,23 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.blocks.commands import build_notice
-from handlers.blocks.schedule_modal import errors_for_blocks, read_schedule_state
+from handlers.blocks.schedule_modal import (
+    FALLBACK_BLOCK,
+    errors_for_blocks,
+    read_schedule_state,
+)
+from handlers.blocks.schedule_prefill import incomplete_of_metadata
 from handlers.blocks.text import escape_mrkdwn
 from handlers.context import BotContext
 from rubric.located_yaml import SourceErrors
-from storage.import_file import parse_interview
-from storage.interviews import Timings, import_interviews
+from storage.import_file import InterviewSpec, parse_interview
+from storage.incomplete import load_incomplete, resolve_incomplete
+from storage.incomplete_view import IncompleteView
+from storage.interviews import ImportResult, Timings, import_interviews
 
 logger = logging.getLogger(__name__)
+
+GONE = "This interview was completed or cancelled meanwhile; nothing was scheduled."
 
 
 class ScheduleListeners:
@@ -33,22 +42,21 @@ class ScheduleListeners:
         values = state.get("values") if isinstance(state, dict) else None
         values = values if isinstance(values, dict) else {}
         row, field_to_block = read_schedule_state(values, submitter=user)
+        # Completing an incomplete interview: same external id and source, resolved with it.
+        incomplete_id = incomplete_of_metadata(view)
+        owner: IncompleteView | None = None
+        if incomplete_id is not None:
+            with self.ctx.session_factory() as session:
+                owner = load_incomplete(session, incomplete_id)
+            if owner is None:
+                ack(response_action="errors", errors={FALLBACK_BLOCK: GONE})
+                return
+            row["external_id"] = owner.external_id
         try:
             spec = parse_interview(
                 row, source="schedule modal", registry=self.ctx.registry, default_tz=None
             )
-            with self.ctx.session_factory.begin() as session:
-                [result] = import_interviews(
-                    session,
-                    [spec],
-                    registry=self.ctx.registry,
-                    timings=Timings(
-                        form_delay=self.ctx.policy.form_delay,
-                        summary_deadline=self.ctx.policy.summary_deadline,
-                    ),
-                    now=self.ctx.now(),
-                    actor=user,
-                )
+            result = self._store(spec, user, owner)
         except SourceErrors as exc:
             ack(response_action="errors", errors=errors_for_blocks(exc.errors, field_to_block))
             return
@@ -66,6 +74,25 @@ class ScheduleListeners:
             f"{panel}. Forms go out after it ends."
         )
         self.ctx.later(_confirm, client, user, text, blocks)
+
+    def _store(self, spec: InterviewSpec, user: str, owner: IncompleteView | None) -> ImportResult:
+        now = self.ctx.now()
+        with self.ctx.session_factory.begin() as session:
+            [result] = import_interviews(
+                session,
+                [spec],
+                registry=self.ctx.registry,
+                timings=Timings(
+                    form_delay=self.ctx.policy.form_delay,
+                    summary_deadline=self.ctx.policy.summary_deadline,
+                ),
+                now=now,
+                actor=user,
+                source=owner.source if owner is not None else None,
+            )
+            if owner is not None:
+                resolve_incomplete(session, owner.external_id, result.interview_id, now)
+        return result
 
 
 def _confirm(client: WebClient, user: str, text: str, blocks: list[dict[str, Any]]) -> None:

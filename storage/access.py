@@ -66,6 +66,7 @@ class Action(StrEnum):
     CALIBRATION = "calibration"
     DEBRIEF_GUIDE = "debrief_guide"
     HELP = "help"
+    COMPLETE_INCOMPLETE = "complete_incomplete"
 
 
 class Role(StrEnum):
@@ -164,6 +165,13 @@ MATRIX: dict[Action, Rule] = {
         when="only once the summary is posted",
     ),
     Action.HELP: _rule(TargetKind.NONE, "read the help", Role.ANYONE),
+    # An interview a source could not complete (storage.intake): opens the schedule modal.
+    Action.COMPLETE_INCOMPLETE: _rule(
+        TargetKind.NONE,
+        "complete an interview a source could not",
+        Role.RECRUITING_TEAM,
+        live_only=False,
+    ),
 }
 
 
@@ -217,6 +225,10 @@ _NOT_ALLOWED: dict[Action, str] = {
         "Ask your recruiting team to add you to `access.recruiters`."
     ),
     Action.NUDGE: "Only the interview's recruiter can ask for an extra reminder.",
+    Action.COMPLETE_INCOMPLETE: (
+        "Only recruiters can complete and schedule interviews. "
+        "Ask your recruiting team to add you to `access.recruiters`."
+    ),
     Action.CALIBRATION: (
         "Calibration is for hiring leads and recruiters. "
         "Ask your recruiting team to add you to `access.calibration`."

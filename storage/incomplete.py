@@ -10,13 +10,13 @@ modal creates the interview and resolves the row in one transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from storage.incomplete_view import IncompleteView
 from storage.jobs import Claimed, backoff, claim_due
 from storage.models import IncompleteInterview
 
@@ -34,26 +34,6 @@ __all__ = [
 ]
 
 _ERROR_MAX = 255
-
-
-@dataclass(frozen=True)
-class IncompleteView:
-    """One open incomplete interview, as Slack and ``sources status`` show it."""
-
-    id: int
-    source: str
-    external_id: str
-    row: Mapping[str, Any]
-    missing: tuple[tuple[str, str], ...]  # (field, message)
-    recruiter: str | None
-    notified_at: datetime | None
-    last_error: str | None
-    created_at: datetime
-
-    @property
-    def candidate(self) -> str:
-        value = self.row.get("candidate")
-        return value if isinstance(value, str) and value.strip() else "(no candidate name)"
 
 
 def _view(row: IncompleteInterview) -> IncompleteView:

@@ -43,6 +43,7 @@ __all__ = [
     "SourceRow",
     "cancel_missing",
     "intake_rows",
+    "prefetch_emails",
 ]
 
 Outcome = Literal["created", "updated", "unchanged", "cancelled", "incomplete", "invalid"]
@@ -248,6 +249,39 @@ def _resolve_people(
         else:
             missing.append(Missing(path, str(found.args[0]) if found.args else str(found)))
             target[key] = f"U0MISSING{n}"
+
+
+def prefetch_emails(
+    rows: Sequence[SourceRow], mapping: SourceMapping, resolve_email: EmailResolver | None
+) -> EmailResolver | None:
+    """Resolve every email the rows name now, before a transaction holds any lock.
+
+    ``resolve_email`` may call Slack (seconds, with retries); the returned resolver
+    answers from what was found (LookupError as before), so :func:`intake_rows`
+    can run in a short transaction.
+    """
+    if resolve_email is None:
+        return None
+    cache: dict[str, str | LookupError] = {}
+    for row in rows:
+        if row.cancelled or not isinstance(row.fields, Mapping):
+            continue
+        data, _ = resolve_row(mapping, row.fields)
+        people = [data.get("recruiter"), data.get("hiring_lead")]
+        panel = data.get("panel")
+        if isinstance(panel, list):
+            people += [m.get("interviewer") for m in panel if isinstance(m, Mapping)]
+        for person in people:
+            if isinstance(person, str) and EMAIL.match(person.strip()):
+                _lookup(person.strip().lower(), resolve_email, cache)
+
+    def cached(email: str) -> str:
+        found = _lookup(email.strip().lower(), resolve_email, cache)
+        if isinstance(found, LookupError):
+            raise found
+        return found
+
+    return cached
 
 
 def _lookup(

@@ -58,6 +58,8 @@ ALLOWED: dict[str, set[str]] = {
     "calibration": {"recruiter", "recruiting team", "hiring lead"},
     # once the summary is posted (the setup below posts it)
     "debrief guide": {"recruiter", "recruiting team", "hiring lead"},
+    # an incomplete interview's "Complete and schedule" button (handlers.incomplete)
+    "complete incomplete": {"recruiter", "recruiting team"},
 }
 
 IMPORT = """\
@@ -261,6 +263,7 @@ TRIES: dict[str, Try] = {
     "summary": _command("summary {id}"),
     "calibration": _command("calibration --since 30d"),
     "debrief guide": _click_interview("summary_debrief"),
+    "complete incomplete": _click("incomplete_complete"),
 }
 # What an action needs in place before anyone tries it (not part of any attempt).
 SETUP: dict[str, Callable[[ServedBot], None]] = {"debrief guide": _post_summary}
@@ -280,6 +283,7 @@ REFUSAL_SAYS = {
     "summary": "that you recruit for or lead",
     "calibration": "Calibration is for hiring leads and recruiters",
     "debrief guide": "that you recruit for or lead",
+    "complete incomplete": "Only recruiters can complete and schedule interviews",
 }
 
 

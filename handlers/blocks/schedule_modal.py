@@ -14,11 +14,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from handlers.blocks.form_dm import Block, context
 from handlers.blocks.text import escape_mrkdwn, plain, truncate
 from rubric import Rubric, SourceError
+
+if TYPE_CHECKING:
+    from handlers.blocks.schedule_prefill import Prefill
 
 SCHEDULE_CALLBACK = "schedule_submit"
 ACTION_ID = "value"  # every input's element; read_schedule_state accepts any action id
@@ -85,7 +88,11 @@ def shadow_block(slot: int) -> str:
 
 
 def build_schedule_modal(
-    rubrics: Sequence[Rubric], *, default_rubric: str = "mle", slots: int = 6
+    rubrics: Sequence[Rubric],
+    *,
+    default_rubric: str = "mle",
+    slots: int = 6,
+    prefill: Prefill | None = None,
 ) -> dict[str, Any]:
     """The modal ``/interview schedule`` opens.
 
@@ -95,6 +102,8 @@ def build_schedule_modal(
         default_rubric: preselected, and listed first.
         slots: panel slots (interviewer, focus skills, shadow or not); the first is
             required.
+        prefill: what a source gave for an incomplete interview: the inputs start
+            with it (handlers.blocks.schedule_prefill), with room for its whole panel.
 
     Raises:
         ValueError: no rubrics, or a slot count outside 1..MAX_SLOTS.
@@ -103,6 +112,8 @@ def build_schedule_modal(
         raise ValueError("at least one rubric is needed")
     if not 1 <= slots <= MAX_SLOTS:
         raise ValueError(f"slots must be in 1..{MAX_SLOTS} (got {slots})")
+    if prefill is not None:
+        slots = min(MAX_SLOTS, max(slots, prefill.slots))
     ordered = sorted(rubrics, key=lambda r: r.id != default_rubric)[:SELECT_OPTIONS_MAX]
     several = len(ordered) > 1
 
@@ -200,7 +211,7 @@ def build_schedule_modal(
             )
         )
         blocks.append(_shadow_input(slot))
-    return {
+    view = {
         "type": "modal",
         "callback_id": SCHEDULE_CALLBACK,
         "title": plain("Schedule an interview"),
@@ -208,6 +219,11 @@ def build_schedule_modal(
         "close": plain("Cancel"),
         "blocks": blocks,
     }
+    if prefill is not None:
+        from handlers.blocks.schedule_prefill import apply_prefill  # it reads these blocks
+
+        apply_prefill(view, prefill.row, incomplete_id=prefill.incomplete_id, note=prefill.note)
+    return view
 
 
 def _input(

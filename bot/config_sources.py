@@ -147,10 +147,34 @@ class AshbyConfig(_Section):
 
 
 class GreenhouseConfig(_Section):
-    """Greenhouse: Harvest API polling (client credentials from the environment)."""
+    """Greenhouse: Harvest v3 polling and the deletion webhook (docs/sources/greenhouse.md).
+
+    The OAuth client credentials (GREENHOUSE_CLIENT_ID, GREENHOUSE_CLIENT_SECRET)
+    and the webhook's secret key (GREENHOUSE_WEBHOOK_SECRET) come from the
+    environment; this section says where and how often.
+    """
 
     api_url: str = "https://harvest.greenhouse.io"
+    token_url: str = "https://auth.greenhouse.io/token"  # noqa: S105 (a URL, not a secret)
     poll_interval: Duration = timedelta(minutes=5)
+    # The token's ``sub``: the Greenhouse user id whose permissions the calls use
+    # (default: the credentials' own service account).
+    user_id: int | None = Field(default=None, gt=0)
+
+    @field_validator("api_url", "token_url")
+    @classmethod
+    def _greenhouse_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value.strip().rstrip("/")
+
+    @field_validator("poll_interval")
+    @classmethod
+    def _not_too_often(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=30):
+            raise ValueError("must be at least 30s (Harvest rate-limits every credential)")
+        return value
 
 
 class LeverConfig(_Section):

@@ -8,6 +8,7 @@ and the HTTP server (bot.server) know nothing of any particular source.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
@@ -43,6 +44,7 @@ def build_sources(
     _add_generic_webhook(found, config, ctx, client, timezones)  # INTERVIEW_BOT_WEBHOOK_SECRET
     found.kinds.extend(_outgoing_kinds(config, ctx))
     found.kinds.extend(calendar_kinds(config, ctx, client, timezones))  # config calendars:
+    _add_greenhouse(found, config, ctx, client, timezones)  # GREENHOUSE_* secrets
     return found
 
 
@@ -145,3 +147,60 @@ def _add_generic_webhook(
             default_tz=config.default_timezone,
         )
     )
+
+
+def _add_greenhouse(
+    found: Sources, config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones
+) -> None:
+    """Greenhouse: the Harvest poll with the client credentials, the deletion webhook with
+    its secret key (docs/sources/greenhouse.md); each absent without its secrets."""
+    from bot.slack_client import email_resolver
+    from handlers.cancellations import refresh_cancelled_forms
+    from handlers.greenhouse import GreenhousePollKind
+    from sources.greenhouse import GreenhousePoller
+    from sources.greenhouse_api import HarvestClient
+    from sources.greenhouse_webhook import GreenhouseWebhook
+    from storage.interviews import Timings
+
+    secrets, settings = config.secrets, config.file.greenhouse
+    timings = Timings(
+        form_delay=config.feedback.form_delay, summary_deadline=config.summary.deadline
+    )
+
+    def refresh(ids: Sequence[int]) -> None:  # after the commit: sent form DMs say so
+        refresh_cancelled_forms(ctx, client, timezones, ids)
+
+    client_id, client_secret = secrets.greenhouse_client_id, secrets.greenhouse_client_secret
+    if client_id and client_secret and client_secret.get_secret_value():
+        api = HarvestClient(
+            api_url=settings.api_url,
+            token_url=settings.token_url,
+            client_id=client_id.get_secret_value(),
+            client_secret=client_secret.get_secret_value(),
+            user_id=None if settings.user_id is None else str(settings.user_id),
+            clock=ctx.clock,
+        )
+        poller = GreenhousePoller(
+            session_factory=ctx.session_factory,
+            api=api,
+            registry=ctx.registry,
+            timings=timings,
+            mapping=config.file.mapping,
+            interval=settings.poll_interval,
+            resolve_email=email_resolver(client),
+            on_cancelled=refresh,
+        )
+        found.kinds.append(GreenhousePollKind(poller))
+    webhook_secret = secrets.greenhouse_webhook_secret
+    if webhook_secret is not None and webhook_secret.get_secret_value():  # empty: anyone signs
+        found.webhooks.append(
+            GreenhouseWebhook(
+                secret=webhook_secret.get_secret_value(),
+                session_factory=ctx.session_factory,
+                registry=ctx.registry,
+                timings=timings,
+                mapping=config.file.mapping,
+                clock=ctx.clock,
+                on_cancelled=refresh,
+            )
+        )

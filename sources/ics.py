@@ -123,29 +123,54 @@ def _parse(
             by_uid[uid].append(event)
     window = (now - lookback, now + horizon)
     rows: list[SourceRow] = []
-    ignored = len(events) - sum(len(group) for group in by_uid.values())
-    steps = 0
+    tally = _Tally(ignored=len(events) - sum(len(group) for group in by_uid.values()))
     for uid, group in by_uid.items():
-        series = any(_recurs(c) for c in group)
-        if series:
-            steps += sum(series_steps(c, until=window[1]) for c in group if _recurs(c))
-            if steps > limits.max_steps:
-                raise FeedError(
-                    f"event {_short(uid)}: its recurrence is too costly to expand "
-                    f"(over {limits.max_steps} steps)"
-                )
-            occurrences = _expand(calendar, group, window)
-        else:
-            occurrences = [_latest(group)]
-        for occurrence in occurrences:
-            row = _row(occurrence, uid, rules, series, now - lookback, default_tz, limits)
-            if row is None:
-                ignored += 1
-                continue
-            rows.append(row)
-            if len(rows) > limits.max_instances:
-                raise FeedError(f"more than {limits.max_instances} interviews in the feed's window")
-    return ParsedFeed(rows=tuple(rows), events_seen=len(events), ignored=ignored)
+        try:
+            _take_group(uid, group, calendar, rules, window, tally, rows, default_tz, limits)
+        except FeedError:
+            raise
+        except Exception as exc:  # a broken property of this event: name the event
+            raise FeedError(f"event {_short(uid)}: {_describe(exc)}") from None
+    return ParsedFeed(rows=tuple(rows), events_seen=len(events), ignored=tally.ignored)
+
+
+@dataclass
+class _Tally:
+    ignored: int = 0
+    steps: int = 0  # recurrence steps spent on the feed's interview series
+
+
+def _take_group(
+    uid: str,
+    group: Sequence[icalendar.Component],
+    calendar: icalendar.Calendar,
+    rules: FeedRules,
+    window: tuple[datetime, datetime],
+    tally: _Tally,
+    rows: list[SourceRow],
+    default_tz: tzinfo,
+    limits: Limits,
+) -> None:
+    """Append the rows of one UID's events (the master, its instances, moved ones)."""
+    series = any(_recurs(c) for c in group)
+    if series:
+        tally.steps += sum(series_steps(c, until=window[1]) for c in group if _recurs(c))
+        if tally.steps > limits.max_steps:
+            raise FeedError(
+                f"event {_short(uid)}: its recurrence is too costly to expand "
+                f"(over {limits.max_steps} steps)"
+            )
+        occurrences = _expand(calendar, group, window)
+    else:
+        occurrences = [_latest(group)]
+    for occurrence in occurrences:
+        row = _row(occurrence, uid, rules, series, window[0], default_tz, limits)
+        if row is None:
+            tally.ignored += 1
+            continue
+        rows.append(row)
+        if len(rows) > limits.max_instances:
+            raise FeedError(f"more than {limits.max_instances} interviews in the feed's window")
 
 
 def _latest(group: Sequence[icalendar.Component]) -> icalendar.Component:

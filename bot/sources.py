@@ -45,6 +45,9 @@ def build_sources(
     found.kinds.extend(_outgoing_kinds(config, ctx))
     found.kinds.extend(calendar_kinds(config, ctx, client, timezones))  # config calendars:
     _add_greenhouse(found, config, ctx, client, timezones)  # GREENHOUSE_* secrets
+    ashby = _ashby_endpoint(config, ctx, client, timezones)  # ASHBY_WEBHOOK_SECRET (+ API key)
+    if ashby is not None:
+        found.webhooks.append(ashby)
     return found
 
 
@@ -204,3 +207,35 @@ def _add_greenhouse(
                 on_cancelled=refresh,
             )
         )
+
+
+def _ashby_endpoint(
+    config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones
+) -> WebhookEndpoint | None:
+    """Ashby's webhooks (docs/sources/ashby.md); without ASHBY_API_KEY names stay unknown."""
+    from bot.slack_client import email_resolver
+    from handlers.cancellations import refresh_cancelled_forms
+    from sources.ashby import AshbyEndpoint
+    from sources.ashby_api import AshbyApi
+    from storage.interviews import Timings
+
+    secrets, settings = config.secrets, config.file.ashby
+    secret = secrets.ashby_webhook_secret.get_secret_value() if secrets.ashby_webhook_secret else ""
+    if not secret:
+        return None  # unset (or empty: an empty key would let anyone sign)
+    key = secrets.ashby_api_key.get_secret_value() if secrets.ashby_api_key else ""
+    return AshbyEndpoint(
+        secret=secret,
+        session_factory=ctx.session_factory,
+        registry=ctx.registry,
+        timings=Timings(
+            form_delay=config.feedback.form_delay, summary_deadline=config.summary.deadline
+        ),
+        mapping=config.file.mapping,
+        clock=ctx.clock,
+        api=AshbyApi(settings.api_url, key) if key else None,
+        resolve_email=email_resolver(client),
+        on_cancelled=lambda ids: refresh_cancelled_forms(ctx, client, timezones, ids),
+        default_tz=ctx.default_tz,
+    )
+

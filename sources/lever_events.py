@@ -81,12 +81,10 @@ def read_envelope(body: bytes) -> SignedEnvelope | None:
         return None
     if not isinstance(payload, dict):
         return None
-    token = payload.get("token")
-    signature = payload.get("signature")
+    token: Any = payload.get("token")
+    signature: Any = payload.get("signature")
     stamp = payload.get("triggeredAt")
-    if not isinstance(token, str) or not 0 < len(token) <= _TOKEN_MAX:
-        return None
-    if not isinstance(signature, str) or not 0 < len(signature) <= _SIGNATURE_MAX:
+    if not _ascii(token, _TOKEN_MAX) or not _ascii(signature, _SIGNATURE_MAX):
         return None
     if isinstance(stamp, bool) or not isinstance(stamp, int | str):
         return None
@@ -94,6 +92,11 @@ def read_envelope(body: bytes) -> SignedEnvelope | None:
     if not triggered_at.isascii() or not triggered_at.isdigit() or len(triggered_at) > 16:
         return None
     return SignedEnvelope(token, triggered_at, signature, payload)
+
+
+def _ascii(value: object, longest: int) -> bool:
+    # Lever's tokens and signatures are ASCII; anything else (a lone surrogate) cannot be hashed.
+    return isinstance(value, str) and 0 < len(value) <= longest and value.isascii()
 
 
 def signature_for(secret: str, token: str, triggered_at: int | str) -> str:

@@ -178,9 +178,20 @@ class GreenhouseConfig(_Section):
 
 
 class LeverConfig(_Section):
-    """Lever: webhooks at POST /webhooks/lever (LEVER_API_KEY, signature tokens)."""
+    """Lever: POST /webhooks/lever (LEVER_SIGNATURE_TOKEN, LEVER_API_KEY); docs/sources/lever.md."""
 
+    # Lever's API host, without /v1 (the sandbox: https://api.sandbox.lever.co).
     api_url: str = "https://api.lever.co"
+
+    @field_validator("api_url")
+    @classmethod
+    def _lever_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        if parts.username or parts.password or parts.query:
+            raise ValueError("must not hold credentials or a query (the API key is a secret)")
+        return value.strip().rstrip("/")
 
 
 class OutgoingWebhookConfig(_Section):

@@ -8,14 +8,15 @@ and the HTTP server (bot.server) know nothing of any particular source.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 
 from bot.config import Config
 from handlers.context import BotContext
-from handlers.deliveries import outgoing_kinds
+from handlers.deliveries import OutboxKind, outgoing_kinds
 from handlers.jobs import JobKind
 from handlers.timezones import TimeZones
 from sources.webhooks import WebhookEndpoint
@@ -42,6 +43,9 @@ def build_sources(
     found = Sources()
     found.kinds.append(_incomplete_notices(ctx, client, timezones))  # every source's
     _add_generic_webhook(found, config, ctx, client, timezones)  # INTERVIEW_BOT_WEBHOOK_SECRET
+    lever = _lever_endpoint(config, ctx, client, timezones)  # LEVER_SIGNATURE_TOKEN + API key
+    if lever is not None:
+        found.webhooks.append(lever)
     found.kinds.extend(_outgoing_kinds(config, ctx))
     found.kinds.extend(calendar_kinds(config, ctx, client, timezones))  # config calendars:
     _add_greenhouse(found, config, ctx, client, timezones)  # GREENHOUSE_* secrets
@@ -108,7 +112,8 @@ def _outgoing_kinds(config: Config, ctx: BotContext) -> list[JobKind]:
     """Outgoing webhooks (config ``outgoing_webhooks``): fan-out and delivery kinds."""
     targets = config.file.outgoing_webhooks
     if not targets:
-        return []
+        # Summaries still write outbox events: drained (to no receiver) so it never grows.
+        return [OutboxKind(ctx.session_factory, ())]
     secret = config.secrets.outgoing_secret
     if secret is None:  # check_secrets refuses this at start-up; never send unsigned
         raise ValueError(OUTGOING_UNSIGNED)
@@ -116,40 +121,42 @@ def _outgoing_kinds(config: Config, ctx: BotContext) -> list[JobKind]:
     return outgoing_kinds(ctx.session_factory, receivers, secret.get_secret_value())
 
 
-def _incomplete_notices(ctx: BotContext, client: WebClient, timezones: TimeZones) -> JobKind:
-    """Interviews any source could not complete: their recruiter is told (handlers.incomplete)."""
-    from handlers.incomplete import IncompleteNotices
-
-    return IncompleteNotices(ctx, client, timezones)
-
-
-def _add_generic_webhook(
-    found: Sources, config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones
-) -> None:
-    """``POST /webhooks/interviews`` (docs/sources/webhook.md); absent (404) without its secret."""
+def _lever_endpoint(
+    config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones
+) -> WebhookEndpoint | None:
     from bot.slack_client import email_resolver
-    from handlers.cancellations import refresh_cancelled_forms
-    from sources.generic_webhook import GenericWebhook
+    from sources.lever import LeverEndpoint, LeverIntake, signature_tokens
+    from sources.lever_api import LeverApi
     from storage.interviews import Timings
 
-    secret = config.secrets.webhook_secret
-    if secret is None:
-        return
-    found.webhooks.append(
-        GenericWebhook(
-            secret=secret.get_secret_value(),
-            session_factory=ctx.session_factory,
-            registry=ctx.registry,
-            timings=Timings(
-                form_delay=config.feedback.form_delay, summary_deadline=config.summary.deadline
-            ),
-            mapping=config.file.mapping,
-            clock=ctx.clock,
-            resolve_email=email_resolver(client),
-            on_cancelled=lambda ids: refresh_cancelled_forms(ctx, client, timezones, ids),
-            default_tz=config.default_timezone,
-        )
+    secrets = config.secrets
+    if secrets.lever_signature_token is None or secrets.lever_api_key is None:
+        return None
+    tokens = signature_tokens(secrets.lever_signature_token.get_secret_value())
+    if not tokens:
+        return None
+    intake = LeverIntake(
+        session_factory=ctx.session_factory,
+        registry=ctx.registry,
+        timings=Timings(
+            form_delay=config.feedback.form_delay, summary_deadline=config.summary.deadline
+        ),
+        mapping=config.file.mapping,
+        clock=ctx.clock,
+        resolve_email=email_resolver(client),
+        on_cancelled=_lever_cancelled(ctx, client, timezones),
     )
+    api = LeverApi(config.file.lever.api_url, secrets.lever_api_key.get_secret_value())
+    return LeverEndpoint(tokens, api, intake)
+
+
+def _lever_cancelled(
+    ctx: BotContext, client: WebClient, timezones: TimeZones
+) -> Callable[[Sequence[int]], None]:
+    """After a source's commit: the cancelled interviews' sent form DMs say so."""
+    from handlers.cancellations import refresh_cancelled_forms
+
+    return lambda ids: refresh_cancelled_forms(ctx, client, timezones, ids)
 
 
 def _add_greenhouse(
@@ -239,3 +246,38 @@ def _ashby_endpoint(
         default_tz=ctx.default_tz,
     )
 
+
+def _incomplete_notices(ctx: BotContext, client: WebClient, timezones: TimeZones) -> JobKind:
+    """Interviews any source could not complete: their recruiter is told (handlers.incomplete)."""
+    from handlers.incomplete import IncompleteNotices
+
+    return IncompleteNotices(ctx, client, timezones)
+
+
+def _add_generic_webhook(
+    found: Sources, config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones
+) -> None:
+    """``POST /webhooks/interviews`` (docs/sources/webhook.md); absent (404) without its secret."""
+    from bot.slack_client import email_resolver
+    from handlers.cancellations import refresh_cancelled_forms
+    from sources.generic_webhook import GenericWebhook
+    from storage.interviews import Timings
+
+    secret = config.secrets.webhook_secret
+    if secret is None:
+        return
+    found.webhooks.append(
+        GenericWebhook(
+            secret=secret.get_secret_value(),
+            session_factory=ctx.session_factory,
+            registry=ctx.registry,
+            timings=Timings(
+                form_delay=config.feedback.form_delay, summary_deadline=config.summary.deadline
+            ),
+            mapping=config.file.mapping,
+            clock=ctx.clock,
+            resolve_email=email_resolver(client),
+            on_cancelled=lambda ids: refresh_cancelled_forms(ctx, client, timezones, ids),
+            default_tz=config.default_timezone,
+        )
+    )

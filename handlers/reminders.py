@@ -1,22 +1,24 @@
 """Reminders people don't mute: nudges, the recruiter digest, the hiring-lead escalation.
 
-Every unit is claimed from the database (storage.reminders), checked against the
-recipient's quiet hours (deferred, not dropped, when it falls inside them), sent,
-and recorded. The nudge's buttons (snooze, "I did not attend") and the digest's
-"Nudge now" are handled here too.
+Three kinds of the job engine (:mod:`handlers.jobs`): every unit is claimed from
+the database (storage.reminders), checked against the recipient's quiet hours
+(deferred, not dropped, when it falls inside them), sent, and recorded. The
+nudge's buttons (snooze, "I did not attend") and the digest's "Nudge now" are
+handled here too.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from handlers.blocks.commands import build_notice
 from handlers.blocks.reminders import (
@@ -29,8 +31,8 @@ from handlers.blocks.reminders import (
     build_snoozed,
 )
 from handlers.context import BotContext
-from handlers.logcontext import log_context
-from handlers.metrics import DIGESTS, ESCALATIONS, NUDGES, SWEEP_CLAIMED
+from handlers.jobs import JobReport, Outcome, failure_code
+from handlers.metrics import DIGESTS, ESCALATIONS, NUDGES
 from handlers.timezones import TimeZones
 from rubric.quiet_hours import next_allowed, tomorrow_morning
 from storage.feedback import FeedbackRefused
@@ -58,12 +60,9 @@ from storage.summaries import load_summary_data
 
 logger = logging.getLogger(__name__)
 
-BATCH = 50
+# An archived DM channel will not come back by retrying either.
 PERMANENT = PERMANENT_SLACK_ERRORS | {"is_archived"}
-
-
-def _error(exc: SlackApiError) -> str:
-    return str(exc.response.get("error") or f"http_{exc.response.status_code}")
+_KINDS = ("nudge", "escalation", "digest")
 
 
 @dataclass
@@ -74,75 +73,83 @@ class ReminderReport:
     escalations: int = 0
     failed: int = 0
 
+    @classmethod
+    def of(cls, jobs: JobReport) -> ReminderReport:
+        """What the reminder kinds did in one run of the job engine."""
+        return cls(
+            nudges=jobs.of("nudge", "done"),
+            deferred=jobs.total(_KINDS, "deferred"),
+            digests=jobs.of("digest", "done:sent"),
+            escalations=jobs.of("escalation", "done:sent"),
+            failed=jobs.total(_KINDS, "failed"),
+        )
 
-class ReminderWorker:
+
+class _ReminderKind:
+    """What the three reminder kinds share: the recipient's quiet hours, one Slack DM."""
+
     def __init__(self, ctx: BotContext, client: WebClient, timezones: TimeZones) -> None:
         self.ctx = ctx
         self.client = client
         self.timezones = timezones
 
-    def run(self, stopping: threading.Event) -> ReminderReport:
-        report = ReminderReport()
-        self._nudges(stopping, report)
-        self._escalations(stopping, report)  # arms the recruiter's digest: run digests after
-        self._digests(stopping, report)
-        return report
-
-    def _allowed(self, user: str) -> tuple[bool, Any]:
-        """(send now?, the time quiet hours end) for ``user``."""
-        now = self.ctx.now()
+    def _held(self, user: str, now: datetime, defer: Callable[[Session, datetime], object]) -> bool:
+        """Inside ``user``'s quiet hours: ``defer`` the unit to when they end (and say so)."""
         allowed = next_allowed(
             now, self.timezones.of(self.client, user), self.ctx.reminders.quiet_hours
         )
-        return allowed <= now, allowed
+        if allowed <= now:
+            return False
+        with self.ctx.session_factory.begin() as session:
+            defer(session, allowed)
+        return True
 
-    # -- nudges ------------------------------------------------------------------
-    def _nudges(self, stopping: threading.Event, report: ReminderReport) -> None:
-        while not stopping.is_set():
-            with self.ctx.session_factory.begin() as session:
-                jobs = claim_due_nudges(
-                    session,
-                    now=self.ctx.now(),
-                    policy=self.ctx.policy,
-                    max_nudges=self.ctx.reminders.max_nudges,
-                    limit=BATCH,
-                )
-            SWEEP_CLAIMED.labels(kind="nudge").inc(len(jobs))
-            for job in jobs:
-                if stopping.is_set():
-                    return
-                with log_context(job=f"nudge:{job.context.request.public_id}"):
-                    self._nudge(job, report)
-            if len(jobs) < BATCH:
-                return
+    def _send(self, user: str, text: str, blocks: list[dict[str, Any]]) -> str | None:
+        """DM ``user`` (a new message each time: an edited one notifies nobody); the error code."""
+        try:
+            self.client.chat_postMessage(channel=user, text=text, blocks=blocks)
+        except (SlackApiError, OSError) as exc:
+            return failure_code(exc)
+        return None
 
-    def _nudge(self, job: NudgeJob, report: ReminderReport) -> None:
+
+class NudgeKind(_ReminderKind):
+    """An interviewer's reminder: due after the form DM, spaced by ``reminders.interval``."""
+
+    name = "nudge"
+    rounds = None  # every due nudge each sweep: a failed one waits for its backoff
+
+    def claim(self, now: datetime, limit: int) -> list[NudgeJob]:
+        with self.ctx.session_factory.begin() as session:
+            return claim_due_nudges(
+                session,
+                now=now,
+                policy=self.ctx.policy,
+                max_nudges=self.ctx.reminders.max_nudges,
+                limit=limit,
+            )
+
+    def label(self, job: NudgeJob) -> str:
+        return job.context.request.public_id
+
+    def run(self, job: NudgeJob, now: datetime) -> Outcome:
         request = job.context.request
-        ok, allowed = self._allowed(request.interviewer)
-        if not ok:
-            with self.ctx.session_factory.begin() as session:
-                defer_nudge(session, request.public_id, until=allowed, now=self.ctx.now())
-            report.deferred += 1
-            return
-        tz = self.timezones.of(self.client, request.interviewer)
+
+        def defer(session: Session, until: datetime) -> None:
+            defer_nudge(session, request.public_id, until=until, now=now)
+
+        if self._held(request.interviewer, now, defer):
+            return "deferred"
         text, blocks = build_nudge(
             job.context,
-            tz=tz,
-            now=self.ctx.now(),
+            tz=self.timezones.of(self.client, request.interviewer),
+            now=now,
             number=job.number,
             max_nudges=self.ctx.reminders.max_nudges,
         )
-        try:
-            # A new message each time: an edited message notifies nobody.
-            self.client.chat_postMessage(channel=request.interviewer, text=text, blocks=blocks)
-        except (SlackApiError, OSError) as exc:
-            error = (
-                _error(exc)
-                if isinstance(exc, SlackApiError)
-                else f"unreachable: {type(exc).__name__}"
-            )
-            report.failed += 1
-            with self.ctx.session_factory.begin() as session:
+        error = self._send(request.interviewer, text, blocks)
+        with self.ctx.session_factory.begin() as session:
+            if error is not None:
                 record_nudge_failure(
                     session,
                     request.public_id,
@@ -150,121 +157,124 @@ class ReminderWorker:
                     permanent=error in PERMANENT,
                     now=self.ctx.now(),
                 )
+            else:
+                mark_nudge_sent(
+                    session,
+                    request.public_id,
+                    now=self.ctx.now(),
+                    interval=self.ctx.reminders.interval,
+                    max_nudges=self.ctx.reminders.max_nudges,
+                    forced=job.forced,
+                    number=job.number,
+                )
+        if error is not None:
             if error in PERMANENT:
                 logger.error("reminders to %s stopped: %s", request.interviewer, error)
-            return
-        with self.ctx.session_factory.begin() as session:
-            mark_nudge_sent(
-                session,
-                request.public_id,
-                now=self.ctx.now(),
-                interval=self.ctx.reminders.interval,
-                max_nudges=self.ctx.reminders.max_nudges,
-                forced=job.forced,
-                number=job.number,
-            )
-        report.nudges += 1
+            return "failed"
         NUDGES.inc()
         logger.debug("nudge %d sent to %s", job.number, request.interviewer)
+        return "done"
 
-    # -- escalations -----------------------------------------------------------------
-    def _escalations(self, stopping: threading.Event, report: ReminderReport) -> None:
+
+class EscalationKind(_ReminderKind):
+    """The hiring lead's DM at the summary deadline: who has not given feedback."""
+
+    name = "escalation"
+
+    def claim(self, now: datetime, limit: int) -> list[int]:
         with self.ctx.session_factory.begin() as session:
-            ids = claim_due_escalations(
-                session, now=self.ctx.now(), policy=self.ctx.policy, limit=BATCH
-            )
-        SWEEP_CLAIMED.labels(kind="escalation").inc(len(ids))
-        for interview_id in ids:
-            if stopping.is_set():
-                return
-            with log_context(job=f"escalation:{interview_id}"):
-                self._escalation(interview_id, report)
+            return claim_due_escalations(session, now=now, policy=self.ctx.policy, limit=limit)
 
-    def _escalation(self, interview_id: int, report: ReminderReport) -> None:
+    def label(self, interview_id: int) -> str:
+        return str(interview_id)
+
+    def run(self, interview_id: int, now: datetime) -> Outcome:
         with self.ctx.session_factory.begin() as session:
             interview, missing = escalation_for(session, interview_id)
         if not missing:
-            with self.ctx.session_factory.begin() as session:
-                mark_escalated(session, interview_id, now=self.ctx.now(), sent=False)
-            return
-        ok, allowed = self._allowed(interview.hiring_lead)
-        if not ok:
-            with self.ctx.session_factory.begin() as session:
-                defer_escalation(session, interview_id, until=allowed)
-            report.deferred += 1
-            return
+            self._record(interview_id, sent=False)
+            return "done:nothing"
+
+        def defer(session: Session, until: datetime) -> None:
+            defer_escalation(session, interview_id, until=until)
+
+        if self._held(interview.hiring_lead, now, defer):
+            return "deferred"
         text, blocks = build_escalation(
             interview, missing, tz=self.timezones.of(self.client, interview.hiring_lead)
         )
-        try:
-            self.client.chat_postMessage(channel=interview.hiring_lead, text=text, blocks=blocks)
-        except (SlackApiError, OSError) as exc:
-            report.failed += 1
-            error = _error(exc) if isinstance(exc, SlackApiError) else type(exc).__name__
-            if error in PERMANENT:
-                logger.error("escalation to %s failed for good: %s", interview.hiring_lead, error)
-                with self.ctx.session_factory.begin() as session:
-                    mark_escalated(session, interview_id, now=self.ctx.now(), sent=False)
-            # otherwise the claim's lease expires and the next sweep retries
-            return
-        with self.ctx.session_factory.begin() as session:
-            mark_escalated(session, interview_id, now=self.ctx.now(), sent=True)
-        report.escalations += 1
-        ESCALATIONS.inc()
-        logger.debug("escalation sent to %s", interview.hiring_lead)
+        error = self._send(interview.hiring_lead, text, blocks)
+        if error is None:
+            self._record(interview_id, sent=True)
+            ESCALATIONS.inc()
+            logger.debug("escalation sent to %s", interview.hiring_lead)
+            return "done:sent"
+        if error in PERMANENT:
+            logger.error("escalation to %s failed for good: %s", interview.hiring_lead, error)
+            self._record(interview_id, sent=False)
+            return "failed:permanent"
+        return "failed"  # the claim's lease expires and a later sweep retries
 
-    # -- digests -----------------------------------------------------------------------
-    def _digests(self, stopping: threading.Event, report: ReminderReport) -> None:
+    def _record(self, interview_id: int, *, sent: bool) -> None:
         with self.ctx.session_factory.begin() as session:
-            recruiters = claim_due_digests(session, now=self.ctx.now(), limit=BATCH)
-        SWEEP_CLAIMED.labels(kind="digest").inc(len(recruiters))
-        for recruiter in recruiters:
-            if stopping.is_set():
-                return
-            with log_context(job=f"digest:{recruiter}"):
-                self._digest(recruiter, report)
+            mark_escalated(session, interview_id, now=self.ctx.now(), sent=sent)
 
-    def _digest(self, recruiter: str, report: ReminderReport) -> None:
-        now = self.ctx.now()
+
+class DigestKind(_ReminderKind):
+    """A recruiter's digest of missing feedback, at most once per ``digest_interval``."""
+
+    name = "digest"
+
+    def claim(self, now: datetime, limit: int) -> list[str]:
+        with self.ctx.session_factory.begin() as session:
+            return claim_due_digests(session, now=now, limit=limit)
+
+    def label(self, recruiter: str) -> str:
+        return recruiter
+
+    def run(self, recruiter: str, now: datetime) -> Outcome:
         with self.ctx.session_factory.begin() as session:
             items = digest_for(session, recruiter, now=now, policy=self.ctx.policy)
-        interval = self.ctx.policy.digest_interval
         if not items:
-            with self.ctx.session_factory.begin() as session:
-                mark_digest_sent(
-                    session,
-                    recruiter,
-                    now=now,
-                    interval=interval,
-                    sent=False,
-                    policy=self.ctx.policy,
-                )
-            return
-        ok, allowed = self._allowed(recruiter)
-        if not ok:
-            with self.ctx.session_factory.begin() as session:
-                defer_digest(session, recruiter, until=allowed)
-            report.deferred += 1
-            return
+            self._record(recruiter, now, sent=False)
+            return "done:nothing"
+
+        def defer(session: Session, until: datetime) -> None:
+            defer_digest(session, recruiter, until=until)
+
+        if self._held(recruiter, now, defer):
+            return "deferred"
         text, blocks = build_digest(items, tz=self.timezones.of(self.client, recruiter), now=now)
-        try:
-            self.client.chat_postMessage(channel=recruiter, text=text, blocks=blocks)
-        except (SlackApiError, OSError) as exc:
-            report.failed += 1
-            logger.warning("digest to %s failed: %s", recruiter, exc)
-            return  # the lease expires and the next sweep retries
+        error = self._send(recruiter, text, blocks)
+        if error is not None:
+            logger.warning("digest to %s failed: %s", recruiter, error)
+            return "failed"  # the lease expires and a later sweep retries
+        self._record(recruiter, now, sent=True)
+        DIGESTS.inc()
+        logger.debug("digest sent to %s", recruiter)
+        return "done:sent"
+
+    def _record(self, recruiter: str, now: datetime, *, sent: bool) -> None:
         with self.ctx.session_factory.begin() as session:
             mark_digest_sent(
                 session,
                 recruiter,
                 now=now,
-                interval=interval,
-                sent=True,
+                interval=self.ctx.policy.digest_interval,
+                sent=sent,
                 policy=self.ctx.policy,
             )
-        report.digests += 1
-        DIGESTS.inc()
-        logger.debug("digest sent to %s", recruiter)
+
+
+def reminder_kinds(
+    ctx: BotContext, client: WebClient, timezones: TimeZones
+) -> tuple[NudgeKind, EscalationKind, DigestKind]:
+    """The reminder kinds in the sweep's order: escalations arm the digest, so digests last."""
+    return (
+        NudgeKind(ctx, client, timezones),
+        EscalationKind(ctx, client, timezones),
+        DigestKind(ctx, client, timezones),
+    )
 
 
 class ReminderListeners:

@@ -1,6 +1,7 @@
 """The panel summary in the hiring channel: post it once, finish its thread, keep it current.
 
-Three claimed units of work per interview (storage.summaries): ``post`` the
+Three claimed units of work per interview (storage.summaries), one kind of the
+job engine (:class:`SummaryWorker`, run by :func:`handlers.jobs.run_kinds`): ``post`` the
 summary message; ``finish`` its thread (every interviewer's reply, packed into as
 few messages as fit, then the heatmap); ``update`` the same message when feedback
 arrives or changes later.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from slack_sdk import WebClient
@@ -35,7 +37,7 @@ from handlers.blocks.summary import (
 )
 from handlers.blocks.summary.model import consensus_of
 from handlers.context import BotContext
-from handlers.logcontext import log_context
+from handlers.jobs import JobReport, Outcome, failure_code
 from handlers.metrics import SUMMARIES
 from handlers.summary_notices import refresh_missing_dms
 from handlers.timezones import TimeZones
@@ -64,8 +66,26 @@ class SummaryReport:
     updated: int = 0
     failed: int = 0
 
+    @classmethod
+    def of(cls, jobs: JobReport) -> SummaryReport:
+        """What the summary kind did in one run of the job engine."""
+        return cls(
+            posted=jobs.of("summary", "done:post"),
+            finished=jobs.of("summary", "done:finish"),
+            updated=jobs.of("summary", "done:update"),
+            failed=jobs.of("summary", "failed"),
+        )
+
 
 class SummaryWorker:
+    """The summary's units as one kind of the job engine (:mod:`handlers.jobs`)."""
+
+    name = "summary"
+    # A post makes its "finish" due at once: claim again until nothing is due
+    # (bounded: work that keeps failing waits for its backoff, not this loop).
+    refills = True
+    rounds = 10
+
     def __init__(
         self,
         ctx: BotContext,
@@ -82,35 +102,23 @@ class SummaryWorker:
             ctx.default_tz, session_factory=ctx.session_factory, clock=ctx.now
         )
 
-    def claim(self, limit: int) -> list[SummaryJob]:
+    def claim(self, now: datetime, limit: int) -> list[SummaryJob]:
         with self.ctx.session_factory.begin() as session:
-            return claim_due_summaries(
-                session, now=self.ctx.now(), policy=self.ctx.policy, limit=limit
-            )
+            return claim_due_summaries(session, now=now, policy=self.ctx.policy, limit=limit)
 
-    def run(self, job: SummaryJob, report: SummaryReport) -> None:
-        with log_context(job=f"summary:{job.kind}:{job.interview_id}"):
-            self._run(job, report)
+    def label(self, job: SummaryJob) -> str:
+        return f"{job.kind}:{job.interview_id}"
 
-    def _run(self, job: SummaryJob, report: SummaryReport) -> None:
+    def run(self, job: SummaryJob, now: datetime) -> Outcome:
+        units = {"post": self._post, "finish": self._finish, "update": self._update}
         try:
-            if job.kind == "post":
-                self._post(job.interview_id)
-                report.posted += 1
-            elif job.kind == "finish":
-                self._finish(job.interview_id)
-                report.finished += 1
-            else:
-                self._update(job.interview_id)
-                report.updated += 1
-            SUMMARIES.labels(kind=job.kind).inc()
-            logger.debug("summary %s for interview %d done", job.kind, job.interview_id)
-        except SlackApiError as exc:
-            report.failed += 1
-            self._failed(job, str(exc.response.get("error") or f"http_{exc.response.status_code}"))
-        except OSError as exc:
-            report.failed += 1
-            self._failed(job, f"unreachable: {type(exc).__name__}")
+            units[job.kind](job.interview_id)
+        except (SlackApiError, OSError) as exc:
+            self._failed(job, failure_code(exc))
+            return "failed"
+        SUMMARIES.labels(kind=job.kind).inc()
+        logger.debug("summary %s for interview %d done", job.kind, job.interview_id)
+        return f"done:{job.kind}"
 
     # -- units -------------------------------------------------------------------
     def _load(self, interview_id: int) -> SummaryData:

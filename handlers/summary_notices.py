@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from handlers.blocks.form_dm import build_form_dm
 from handlers.context import BotContext
+from handlers.jobs import failure_code
 from handlers.timezones import TimeZones
 from storage.queries import missing_forms_after_summary
 from storage.summary_thread import ThreadProgress, record_thread_post
@@ -80,7 +81,7 @@ def _update(client: WebClient, form: FormContext, timezones: TimeZones) -> bool:
         client.chat_update(channel=request.dm_channel, ts=request.dm_ts, text=text, blocks=blocks)
     except SlackApiError as exc:
         status = exc.response.status_code
-        error = str(exc.response.get("error") or f"http_{status}")
+        error = failure_code(exc)
         if error in TRANSIENT_SLACK_ERRORS or status == 429 or status >= 500:
             raise
         # The code only: never the message's text.

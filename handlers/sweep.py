@@ -1,10 +1,13 @@
 """The sweep: derive due work from the database and do it, one claimed unit at a time.
 
-The rows are the schedule. Each unit is claimed atomically in its own short
-transaction (storage.forms.claim_due_forms), the Slack call happens outside any
-transaction, and the result is recorded in another. A crash between the claim and
-the record leaves the row due again once its lease expires, so delivery is at
-least once; the duplicate window is a crash between Slack's answer and the commit.
+The rows are the schedule. Every kind of work is a kind of the job engine
+(:mod:`handlers.jobs`), run by one worker in this order: form DMs
+(:class:`FormKind`), summaries, nudges, escalations, digests, then the kinds the
+sources register. Each unit is claimed atomically in its own short transaction
+(:mod:`storage.jobs`), the Slack call happens outside any transaction, and the
+result is recorded in another. A crash between the claim and the record leaves
+the row due again once its lease expires, so delivery is at least once; the
+duplicate window is a crash between Slack's answer and the commit.
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ from slack_sdk.errors import SlackApiError
 
 from handlers.blocks.form_dm import build_form_dm
 from handlers.context import BotContext
-from handlers.jobs import JobKind, JobReport, run_kinds
+from handlers.jobs import JobKind, JobReport, Outcome, failure_code, run_kinds
 from handlers.logcontext import log_context
-from handlers.metrics import FORMS_SENT, SWEEP_CLAIMED, SWEEP_DURATION
-from handlers.reminders import ReminderReport, ReminderWorker
+from handlers.metrics import FORMS_SENT, SWEEP_DURATION
+from handlers.reminders import ReminderReport, reminder_kinds
 from handlers.summary import SummaryReport, SummaryWorker
 from handlers.timezones import TimeZones
 from storage.forms import (
@@ -39,7 +42,6 @@ from storage.views import FormContext
 logger = logging.getLogger(__name__)
 
 BATCH = 50
-MAX_SUMMARY_ROUNDS = 10
 # retention.days: the purge runs at most this often per process (cheap, and hourly
 # is precise enough for a limit counted in days).
 PURGE_EVERY = timedelta(hours=1)
@@ -47,13 +49,95 @@ PURGE_EVERY = timedelta(hours=1)
 
 @dataclass
 class SweepReport:
-    forms_sent: int = 0
-    forms_failed: int = 0
-    forms_abandoned: int = 0  # permanent Slack errors, recorded on the row
-    summaries: SummaryReport = field(default_factory=SummaryReport)
-    reminders: ReminderReport = field(default_factory=ReminderReport)
-    jobs: JobReport = field(default_factory=JobReport)  # the engine's other kinds
+    """One sweep: every kind's outcomes (``jobs``), read per kind below."""
+
+    jobs: JobReport = field(default_factory=JobReport)
     purged: int = 0  # interviews deleted by retention.days
+
+    @property
+    def forms_sent(self) -> int:
+        return self.jobs.of("form", "done")
+
+    @property
+    def forms_abandoned(self) -> int:  # permanent Slack errors, recorded on the row
+        return self.jobs.of("form", "failed:permanent")
+
+    @property
+    def forms_failed(self) -> int:  # will be retried
+        return self.jobs.of("form", "failed") - self.forms_abandoned
+
+    @property
+    def summaries(self) -> SummaryReport:
+        return SummaryReport.of(self.jobs)
+
+    @property
+    def reminders(self) -> ReminderReport:
+        return ReminderReport.of(self.jobs)
+
+
+class FormKind:
+    """The interviewer's feedback form DM, due ``form_delay`` after the interview's end."""
+
+    name = "form"
+    rounds = None  # every due form each sweep: a failed one waits for its backoff
+
+    def __init__(self, ctx: BotContext, client: WebClient, timezones: TimeZones) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.timezones = timezones
+
+    def claim(self, now: datetime, limit: int) -> list[FormContext]:
+        with self.ctx.session_factory.begin() as session:
+            return claim_due_forms(session, now=now, policy=self.ctx.policy, limit=limit)
+
+    def label(self, form: FormContext) -> str:
+        return form.request.public_id
+
+    def run(self, form: FormContext, now: datetime) -> Outcome:
+        request = form.request
+        try:
+            tz = self.timezones.of(self.client, request.interviewer)
+            text, blocks = build_form_dm(form, tz=tz)
+            # Posting to the user ID lands in the app's DM with them, without conversations.open.
+            response = self.client.chat_postMessage(
+                channel=request.interviewer, text=text, blocks=blocks
+            )
+        except (SlackApiError, OSError) as exc:  # OSError: unreachable after the client's retries
+            return self._failed(form, failure_code(exc))
+        with self.ctx.session_factory.begin() as session:
+            mark_form_sent(
+                session,
+                request.public_id,
+                channel=str(response["channel"]),
+                ts=str(response["ts"]),
+                now=self.ctx.now(),
+                policy=self.ctx.policy,
+            )
+        FORMS_SENT.inc()
+        logger.debug("form DM sent to %s", request.interviewer)
+        return "done"
+
+    def _failed(self, form: FormContext, error: str) -> Outcome:
+        permanent = error in PERMANENT_SLACK_ERRORS
+        with self.ctx.session_factory.begin() as session:
+            record_form_failure(
+                session,
+                form.request.public_id,
+                error=error,
+                permanent=permanent,
+                now=self.ctx.now(),
+            )
+        if permanent:
+            # Logged once: the row is never retried, so this line never repeats.
+            logger.error(
+                "cannot DM %s the feedback form for interview %d: %s",
+                form.request.interviewer,
+                form.request.interview.interview_id,
+                error,
+            )
+            return "failed:permanent"
+        logger.warning("form DM to %s failed (%s); it stays due", form.request.interviewer, error)
+        return "failed"
 
 
 class Sweeper:
@@ -73,9 +157,13 @@ class Sweeper:
         self.client = client
         self.timezones = timezones
         self.summaries = summaries or SummaryWorker(ctx, client)
-        self.reminders = ReminderWorker(ctx, client, timezones)
         self.retention = retention  # retention.days; None keeps everything
         self.kinds = tuple(kinds)  # feed polls, outgoing deliveries, ... (handlers.jobs)
+        self.own_kinds: tuple[JobKind, ...] = (
+            FormKind(ctx, client, timezones),
+            self.summaries,
+            *reminder_kinds(ctx, client, timezones),
+        )
         self._next_purge_at: datetime | None = None
         self._stopping = threading.Event()
 
@@ -92,23 +180,13 @@ class Sweeper:
 
     def _run_once(self) -> SweepReport:
         report = SweepReport()
-        while not self._stopping.is_set():
-            now = self.ctx.now()
-            with self.ctx.session_factory.begin() as session:
-                claimed = claim_due_forms(session, now=now, policy=self.ctx.policy, limit=BATCH)
-            SWEEP_CLAIMED.labels(kind="form").inc(len(claimed))
-            for form in claimed:
-                if self._stopping.is_set():
-                    break  # the unclaimed rest comes back after its lease
-                with log_context(job=f"form:{form.request.public_id}"):
-                    self._send_form(form, report)
-            if len(claimed) < BATCH:
-                break
-        self._run_summaries(report)
-        if not self._stopping.is_set():
-            report.reminders = self.reminders.run(self._stopping)
-        if self.kinds and not self._stopping.is_set():
-            report.jobs = run_kinds(self.kinds, now=self.ctx.now, stopping=self._stopping)
+        run_kinds(
+            (*self.own_kinds, *self.kinds),
+            now=self.ctx.now,
+            stopping=self._stopping,
+            batch=BATCH,
+            report=report.jobs,
+        )
         if not self._stopping.is_set():
             report.purged = self._purge()
         if report.forms_sent or report.forms_failed or report.forms_abandoned:
@@ -145,72 +223,3 @@ class Sweeper:
                     f"{cutoff:%Y-%m-%d %H:%M} UTC",
                 )
         return len(result.interviews)
-
-    def _run_summaries(self, report: SweepReport) -> None:
-        # A post makes its "finish" due at once, so claim again until nothing is due
-        # (bounded: work that keeps failing waits for its backoff, not this loop).
-        for _round in range(MAX_SUMMARY_ROUNDS):
-            if self._stopping.is_set():
-                return
-            jobs = self.summaries.claim(BATCH)
-            if not jobs:
-                return
-            SWEEP_CLAIMED.labels(kind="summary").inc(len(jobs))
-            for job in jobs:
-                if self._stopping.is_set():
-                    return  # unclaimed work comes back after its lease
-                self.summaries.run(job, report.summaries)
-
-    def _send_form(self, form: FormContext, report: SweepReport) -> None:
-        request = form.request
-        try:
-            tz = self.timezones.of(self.client, request.interviewer)
-            text, blocks = build_form_dm(form, tz=tz)
-            # Posting to the user ID lands in the app's DM with them, without conversations.open.
-            response = self.client.chat_postMessage(
-                channel=request.interviewer, text=text, blocks=blocks
-            )
-        except SlackApiError as exc:
-            error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
-            self._failed(form, error, report)
-            return
-        except OSError as exc:  # unreachable after the client's own retries
-            self._failed(form, f"unreachable: {type(exc).__name__}", report)
-            return
-        with self.ctx.session_factory.begin() as session:
-            mark_form_sent(
-                session,
-                request.public_id,
-                channel=str(response["channel"]),
-                ts=str(response["ts"]),
-                now=self.ctx.now(),
-                policy=self.ctx.policy,
-            )
-        report.forms_sent += 1
-        FORMS_SENT.inc()
-        logger.debug("form DM sent to %s", request.interviewer)
-
-    def _failed(self, form: FormContext, error: str, report: SweepReport) -> None:
-        permanent = error in PERMANENT_SLACK_ERRORS
-        with self.ctx.session_factory.begin() as session:
-            record_form_failure(
-                session,
-                form.request.public_id,
-                error=error,
-                permanent=permanent,
-                now=self.ctx.now(),
-            )
-        if permanent:
-            report.forms_abandoned += 1
-            # Logged once: the row is never retried, so this line never repeats.
-            logger.error(
-                "cannot DM %s the feedback form for interview %d: %s",
-                form.request.interviewer,
-                form.request.interview.interview_id,
-                error,
-            )
-        else:
-            report.forms_failed += 1
-            logger.warning(
-                "form DM to %s failed (%s); it stays due", form.request.interviewer, error
-            )

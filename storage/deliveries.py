@@ -53,7 +53,7 @@ OUTGOING_EVENTS = ("summary.posted", "summary.updated")
 MAX_ATTEMPTS = 30  # with the engine's backoff (30 s doubling, 1 h cap) about a day
 GIVE_UP_AFTER = timedelta(hours=24)
 MAX_RETRY_AFTER = timedelta(hours=6)  # a receiver's Retry-After is honoured up to this
-KEEP_FINISHED = timedelta(days=7)  # delivered or given-up rows, for `last_error` and support
+KEEP_FINISHED = timedelta(days=7)  # after GIVE_UP_AFTER: rows kept for `last_error` and support
 
 
 @dataclass(frozen=True)
@@ -254,14 +254,15 @@ def record_delivery_failure(
 
 
 def prune_deliveries(session: Session, *, now: datetime, keep: timedelta = KEEP_FINISHED) -> int:
-    """Delete deliveries finished (delivered or given up) more than ``keep`` ago."""
-    cutoff = now - keep
+    """Delete deliveries created more than a day (:data:`GIVE_UP_AFTER`) and ``keep`` ago.
+
+    By then each is delivered or given up, or pending for a receiver no longer
+    configured (nothing sends it): kept ``keep`` for support, then gone.
+    """
+    cutoff = now - GIVE_UP_AFTER - keep
     result = session.execute(
         sa.delete(OutgoingDelivery)
-        .where(
-            OutgoingDelivery.next_attempt_at.is_(None),
-            OutgoingDelivery.created_at < cutoff,
-        )
+        .where(OutgoingDelivery.created_at < cutoff)
         .execution_options(synchronize_session=False)
     )
     return rowcount(result)

@@ -252,7 +252,8 @@ def test_a_410_stops_and_a_day_of_failures_gives_up(
     assert all(d.next_attempt_at is None and d.delivered_at is None for d in rows.values())
     with session_factory.begin() as session:
         assert claim_due_deliveries(session, now=now + timedelta(days=2)) == []
-        assert prune_deliveries(session, now=now + timedelta(days=8)) == 2
+        assert prune_deliveries(session, now=DEADLINE + timedelta(days=8)) == 0
+        assert prune_deliveries(session, now=DEADLINE + timedelta(days=8, seconds=1)) == 2
     assert deliveries(session_factory) == []
 
 
@@ -279,3 +280,16 @@ def test_purging_the_interview_deletes_its_pending_deliveries(
     )
     assert [i.interview_id for i in report.interviews] == [interview_id]
     assert deliveries(session_factory) == [] and outbox(session_factory) == 0
+
+
+def test_without_receivers_the_outbox_is_drained(session_factory: sessionmaker[Session]) -> None:
+    """A bot without outgoing_webhooks still drains what summaries write (bot.sources)."""
+    from handlers.deliveries import OutboxKind
+    from handlers.jobs import run_kinds
+
+    posted_interview(session_factory)
+    report = run_kinds(
+        [OutboxKind(session_factory, ())], now=lambda: DEADLINE, stopping=threading.Event()
+    )
+    assert report.of("outbox", "done") == 1
+    assert outbox(session_factory) == 0 and deliveries(session_factory) == []

@@ -3,13 +3,14 @@
 HTTP: ``If-None-Match`` / ``If-Modified-Since`` from the last success, so an
 unchanged feed costs a 304 and no parsing; a timeout on connect and on each read;
 the body streamed and refused once it passes the size limit (a ``Content-Length``
-over it is refused before reading). Redirects are followed by hand, at most a
-few, and only to http(s). The URL may carry a secret (Google's secret address),
-so no message here ever includes it.
+over it is refused before reading); a download is given up after a minute.
+Redirects are followed by hand, at most a few, and only to http(s). The URL may
+carry a secret (Google's secret address), so no message here ever includes it.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -22,6 +23,8 @@ __all__ = ["Fetched", "fetch_feed"]
 
 _TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _MAX_REDIRECTS = 3
+_REDIRECTS = (301, 302, 303, 307, 308)
+_DOWNLOAD_SECONDS = 60
 _USER_AGENT = "interview-bot calendar feed"
 
 
@@ -76,7 +79,12 @@ def _fetch_http(
     timeout: httpx.Timeout,
     transport: httpx.BaseTransport | None,
 ) -> Fetched:
-    headers = {"User-Agent": _USER_AGENT, "Accept": "text/calendar, */*;q=0.5"}
+    # identity: the size limit then bounds what is held, not a decompressed bomb.
+    headers = {
+        "User-Agent": _USER_AGENT,
+        "Accept": "text/calendar, */*;q=0.5",
+        "Accept-Encoding": "identity",
+    }
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
@@ -87,7 +95,7 @@ def _fetch_http(
         ) as client:
             for _hop in range(_MAX_REDIRECTS + 1):
                 with client.stream("GET", url, headers=headers) as response:
-                    if response.is_redirect:
+                    if response.status_code in _REDIRECTS:
                         url = _redirect_target(url, response)
                         continue
                     return _answer(response, max_bytes)
@@ -119,10 +127,14 @@ def _answer(response: httpx.Response, max_bytes: int) -> Fetched:
         raise FeedError(f"the feed is larger than {_mib(max_bytes)}")
     chunks: list[bytes] = []
     size = 0
+    # The read timeout bounds each wait; this bounds a host that drips bytes forever.
+    give_up = time.monotonic() + _DOWNLOAD_SECONDS
     for chunk in response.iter_bytes():
         size += len(chunk)
         if size > max_bytes:
             raise FeedError(f"the feed is larger than {_mib(max_bytes)}")
+        if time.monotonic() > give_up:
+            raise FeedError(f"the feed took longer than {_DOWNLOAD_SECONDS} s to download")
         chunks.append(chunk)
     return Fetched(
         b"".join(chunks),

@@ -60,6 +60,7 @@ class FakeHarvest:
     faults: list[Fault] = field(default_factory=list)
     requests: list[Seen] = field(default_factory=list)
     tokens: set[str] = field(default_factory=set)
+    token_forms: list[dict[str, list[str]]] = field(default_factory=list)  # what /token got
     issued: int = 0
     token_lifetime: int = 3600
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -179,6 +180,8 @@ class FakeHarvest:
     def _token(self, handler: BaseHTTPRequestHandler, auth: str | None, body: bytes) -> None:
         expected = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
         form = parse_qs(body.decode())
+        with self._lock:
+            self.token_forms.append(form)
         if auth != f"Basic {expected}":
             return _reply(handler, 401, {"error": "invalid_client"})
         if form.get("grant_type") != ["client_credentials"]:

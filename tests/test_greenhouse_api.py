@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
+from bot.config_sources import GreenhouseConfig
 from sources.greenhouse_api import HarvestClient, HarvestError, next_link
 from tests.fake_harvest import CLIENT_ID, CLIENT_SECRET, FakeHarvest
 
@@ -142,3 +144,34 @@ def test_next_link_reads_rfc_8288() -> None:
     assert next_link('<https://h/p>; rel="prev", <https://h/n>; rel=next') == "https://h/n"
     assert next_link('<https://h/p>; rel="prev"') is None
     assert next_link("<>; rel=next") is None
+
+
+def test_the_config_section_checks_urls_interval_and_user_id() -> None:
+    settings = GreenhouseConfig.model_validate(
+        {"api_url": "https://harvest.greenhouse.io/", "poll_interval": "2m", "user_id": 12345}
+    )
+    assert settings.api_url == "https://harvest.greenhouse.io"
+    assert settings.token_url == "https://auth.greenhouse.io/token"
+    assert settings.poll_interval == timedelta(minutes=2) and settings.user_id == 12345
+    for bad, message in (
+        ({"api_url": "harvest.greenhouse.io"}, "http:// or https://"),
+        ({"token_url": "ftp://auth.greenhouse.io/token"}, "http:// or https://"),
+        ({"poll_interval": "10s"}, "at least 30s"),
+        ({"user_id": 0}, "greater than 0"),
+        ({"api_key": "v1-key"}, "Extra inputs are not permitted"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            GreenhouseConfig.model_validate(bad)
+
+
+def test_the_token_carries_the_configured_user_as_sub(fake: FakeHarvest, clock: Clock) -> None:
+    api = HarvestClient(
+        api_url=fake.url,
+        token_url=fake.token_url,
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        user_id="12345",
+        clock=clock,
+    )
+    api.get("/v3/jobs")
+    assert fake.token_forms == [{"grant_type": ["client_credentials"], "sub": ["12345"]}]

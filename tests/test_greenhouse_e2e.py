@@ -9,8 +9,8 @@ panel sees is read from the fake Slack. On SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,7 @@ def bot(
 def schedule(
     harvest: FakeHarvest, start: datetime, *, updated: datetime, **over: Any
 ) -> dict[str, Any]:
-    [item, _] = fixture("interviews.json")
+    item: dict[str, Any] = fixture("interviews.json")[0]
     item.update(
         starts_at=stamp(start),
         ends_at=stamp(start + timedelta(hours=1)),
@@ -130,6 +130,10 @@ def deleted(
 
 def form_dms(fake: FakeSlack, user: str) -> list[Message]:
     return [m for m in fake.messages_in(user) if "feedback_open" in json.dumps(m.blocks)]
+
+
+def updated(dm: Message) -> Callable[[], bool]:
+    return lambda: bool(dm.history)
 
 
 def interviews(bot: ServedBot) -> list[tuple[Any, ...]]:
@@ -189,7 +193,7 @@ def test_scheduled_moved_deleted_with_one_form_dm_each(
     assert interviews(bot)[0][5] == InterviewState.CANCELLED
     for user in PANEL.values():
         [dm] = form_dms(fake, user) or [m for m in fake.messages_in(user) if m.history]
-        wait_for(lambda dm=dm: bool(dm.history), what=f"{user}'s form DM updated")
+        wait_for(updated(dm), what=f"{user}'s form DM updated")
         assert "feedback_open" not in json.dumps(dm.blocks)
         assert "cancel" in (dm.text + json.dumps(dm.blocks)).lower()
 
@@ -263,3 +267,29 @@ def test_harvest_rate_limit_defers_the_poll_and_the_retry_takes_it_in(
     assert poll(bot, timedelta(seconds=30)).jobs.of("greenhouse_poll", "done") == 0  # not yet
     assert poll(bot, timedelta(seconds=30)).jobs.of("greenhouse_poll", "done") == 1
     assert len(interviews(bot)) == 1
+
+
+def test_without_the_secrets_nothing_polls_and_the_endpoint_is_404(
+    engine: Engine, session_factory: sessionmaker[Session], fake: FakeSlack, harvest: FakeHarvest
+) -> None:
+    schedule(
+        harvest, datetime(2027, 3, 1, 9, 0, tzinfo=UTC), updated=datetime(2027, 3, 1, tzinfo=UTC)
+    )
+    served = ServedBot(
+        engine,
+        session_factory,
+        fake,
+        file_config=FileConfig(
+            greenhouse=GreenhouseConfig(api_url=harvest.url, token_url=harvest.token_url),
+            mapping=MAPPING,
+        ),
+        # An empty webhook key would let anyone sign: treated as not set.
+        extra_secrets={"greenhouse_client_id": CLIENT_ID, "greenhouse_webhook_secret": ""},
+    )
+    try:
+        assert "greenhouse_poll" not in [kind.name for kind in served.bot.sweeper.kinds]
+        served.sweep()
+        assert harvest.requests == [] and interviews(served) == []
+        assert deleted(served, 9800001, "evt-1", secret="").status_code == 404
+    finally:
+        served.close()

@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
-import sources.greenhouse_webhook as webhook_module
 from rubric import RubricRegistry
 from sources.greenhouse_webhook import GreenhouseWebhook, signature_header
 from storage.incomplete import upsert_incomplete
@@ -165,7 +164,7 @@ def test_a_missing_or_wrong_signature_is_401_before_anything_is_parsed(
     def no_parsing(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("parsed before the signature was checked")
 
-    monkeypatch.setattr(webhook_module.json, "loads", no_parsing)
+    monkeypatch.setattr("sources.greenhouse_webhook.json.loads", no_parsing)
     reply = endpoint.handle(body, headers)
     monkeypatch.undo()
     assert reply.status == 401

@@ -161,7 +161,7 @@ def test_bad_signature_is_refused_and_changes_nothing(
     assert post(bot, "interviewCreated", "tok-1").json() == {"outcome": "created"}
 
 
-def test_unknown_interviewer_email_is_stored_incomplete_and_sends_nothing(
+def test_unknown_interviewer_email_is_incomplete_and_reaches_the_recruiter(
     bot: ServedBot, fake: FakeSlack, lever: FakeLever
 ) -> None:
     start = bot.clock() + timedelta(hours=1)
@@ -173,6 +173,12 @@ def test_unknown_interviewer_email_is_stored_incomplete_and_sends_nothing(
         [incomplete] = session.scalars(select(IncompleteInterview)).all()
     assert incomplete.recruiter == "U0RACHEL"
     assert "contractor@elsewhere.example" in json.dumps(incomplete.missing)
+    bot.sweep()  # the recruiter (the opportunity's owner in Lever) is asked, once
+    bot.sweep()
+    [notice] = fake.messages_in("U0RACHEL")
+    missing = json.dumps(notice.blocks)
+    assert "no Slack user has the email contractor@elsewhere.example" in missing
+    assert "incomplete_complete" in missing  # the button that opens the schedule modal
     bot.clock.now = start + timedelta(hours=2)
     bot.sweep()
     assert form_dms(fake, "U0ASHLEY") == []

@@ -233,7 +233,7 @@ def test_a_bad_signature_is_refused_and_changes_nothing(
     assert deleted(bot, 9800001, "evt-1").json() == {"cancelled": 1}
 
 
-def test_an_unknown_interviewer_email_is_incomplete_and_sends_nothing(
+def test_an_unknown_interviewer_email_is_incomplete_and_reaches_the_recruiter(
     bot: ServedBot, fake: FakeSlack, harvest: FakeHarvest
 ) -> None:
     start = bot.clock() + timedelta(hours=1)
@@ -246,6 +246,12 @@ def test_an_unknown_interviewer_email_is_incomplete_and_sends_nothing(
         [incomplete] = session.scalars(sa.select(IncompleteInterview)).all()
     assert incomplete.external_id == "greenhouse:9800001" and incomplete.recruiter == "U0RACHEL"
     assert "contractor@elsewhere.example" in json.dumps(incomplete.missing)
+    bot.sweep()  # the recruiter (from the job's mapping) is asked, once
+    bot.sweep()
+    [notice] = fake.messages_in("U0RACHEL")
+    missing = json.dumps(notice.blocks)
+    assert "no Slack user has the email contractor@elsewhere.example" in missing
+    assert "incomplete_complete" in missing  # the button that opens the schedule modal
     bot.clock.now = start + timedelta(hours=2)
     bot.sweep()
     assert form_dms(fake, "U0ADA") == []

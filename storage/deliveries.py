@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -133,28 +134,42 @@ def fan_out_event(
         for include in {r.include_notes for r in wanted}
     }
     for receiver in wanted:
-        delivery_id = str(uuid.uuid4())
-        body = {
-            "event": name,
-            "delivery_id": delivery_id,
-            "interview_id": interview_id,
-            "occurred_at": iso(occurred_at),
-            "record": documents[receiver.include_notes],
-        }
         session.add(
-            OutgoingDelivery(
-                id=delivery_id,
-                url=receiver.url,
-                event=name,
-                interview_id=interview_id,
-                body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-                created_at=now,
-                next_attempt_at=now,
-                attempts=0,
+            _delivery(
+                receiver, name, interview_id, occurred_at, documents[receiver.include_notes], now
             )
         )
     session.flush()
     return FanOut(name, len(wanted))
+
+
+def _delivery(
+    receiver: Receiver,
+    event: str,
+    interview_id: int,
+    occurred_at: datetime,
+    record: dict[str, Any],
+    now: datetime,
+) -> OutgoingDelivery:
+    """One receiver's delivery, its body fixed now: every attempt sends these bytes."""
+    delivery_id = str(uuid.uuid4())
+    body = {
+        "event": event,
+        "delivery_id": delivery_id,
+        "interview_id": interview_id,
+        "occurred_at": iso(occurred_at),
+        "record": record,
+    }
+    return OutgoingDelivery(
+        id=delivery_id,
+        url=receiver.url,
+        event=event,
+        interview_id=interview_id,
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        created_at=now,
+        next_attempt_at=now,
+        attempts=0,
+    )
 
 
 def fan_out(

@@ -141,6 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", type=Path, metavar="FILE", help="write to FILE instead of standard output"
     )
 
+    sources = commands.add_parser("sources", help="inspect the interview sources")
+    sources_cmds = sources.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
+    status = sources_cmds.add_parser(
+        "status",
+        help="each polled source's last success, last error and counts; incomplete interviews",
+    )
+    status.add_argument("--format", choices=("text", "json"), default="text")
+
     config = commands.add_parser("config", help="inspect the configuration")
     config_cmds = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     config_cmds.add_parser("show", help="print the effective settings (secrets as set/not set)")
@@ -158,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="DIR",
         help="where to write the Block Kit JSON and the heatmap (default ./interview-bot-demo)",
+    )
+    demo.add_argument(
+        "--source",
+        choices=("calendar",),
+        default=None,
+        help="calendar: an interview arriving from an ICS file (bot.demo_calendar)",
     )
     return parser
 
@@ -238,7 +252,24 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "config":
         print(json.dumps(config.describe(), indent=2, default=str), file=out)
         return EXIT_OK
+    if args.command == "sources":
+        return _sources_status(config, args.format, out=out)
     raise CliError(f"unknown command {args.command!r}")
+
+
+def _sources_status(config: Config, fmt: str, *, out: TextIO) -> int:
+    from bot.sources_status import sources_status
+    from storage.engine import make_session_factory
+
+    engine = _open_database(config)
+    try:
+        return sources_status(
+            config, make_session_factory(engine), fmt=fmt, now=datetime.now(UTC), out=out
+        )
+    except SQLAlchemyError as exc:
+        raise CliError(f"database error: {_one_line(exc)}") from None
+    finally:
+        engine.dispose()
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -250,6 +281,10 @@ def _demo(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.source == "calendar":
+        from bot.demo_calendar import run_calendar_demo
+
+        return run_calendar_demo(sys.stdout)
     return run_demo(args.out, stdout=sys.stdout)
 
 

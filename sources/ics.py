@@ -261,10 +261,12 @@ def _fields(
     fields: dict[str, Any] = {
         key: value for key, value in rules.defaults.items() if key not in job_keys
     }
-    if role:
+    if role and rules.jobs:
         # The shared mapping: the job's values (its name as the role unless one is
         # set); a job it does not know makes the interview incomplete, never guessed.
         fields["job"] = role
+    elif role:
+        fields["role"] = role  # no jobs mapped: the title's role is the interview's
     fields.pop("duration", None)  # the event's own end wins
     fields |= {
         "candidate": candidate,

@@ -45,6 +45,7 @@ GOOGLE = FeedRules(
     ignore=("*@gmail.com",),
     kits={"System-Design": ("system_design",)},
     defaults={"hiring_channel": "C0HIRING", "recruiter": "U0REC"},
+    jobs={"ml engineer": frozenset({"rubric", "target_level"})},
 )
 OUTLOOK = FeedRules(
     name="outlook",
@@ -112,6 +113,7 @@ def test_outlook_windows_and_custom_time_zones_rooms_and_cancelled() -> None:
         "alice@example.com",
         "bob@example.com",
     ]  # the ROOM and the RESOURCE are not interviewers
+    assert frank.fields["role"] == "Backend Engineer" and "job" not in frank.fields  # no jobs
     [gina] = rows["Gina Summer"]
     assert gina.fields["starts_at"] == "2027-04-06T08:00:00+00:00"  # W. Europe, CEST
     [hugo] = rows["Hugo Cancelled"]

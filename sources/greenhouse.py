@@ -29,7 +29,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rubric import RubricRegistry
 from sources.greenhouse_api import HarvestClient, HarvestError
-from sources.greenhouse_rows import SOURCE, Names, interview_row, kit_name, updated_at
+from sources.greenhouse_rows import (
+    SOURCE,
+    Names,
+    interview_row,
+    is_cancelled,
+    kit_name,
+    updated_at,
+)
 from storage.intake import IntakeResult, SourceRow, intake_rows
 from storage.interviews import Timings
 from storage.mapping import SourceMapping
@@ -151,6 +158,16 @@ def resolve_names(api: HarvestClient, items: Sequence[Mapping[str, Any]]) -> lis
     return names
 
 
+def _long_over(item: Mapping[str, Any], now: datetime) -> bool:
+    if is_cancelled(item):
+        return False
+    ends = item.get("ends_at")
+    if ends is None and isinstance(item.get("end"), Mapping):
+        ends = item["end"].get("date_time")
+    moment = _parse_time(ends) if isinstance(ends, str) else None
+    return moment is not None and moment < now - FIRST_LOOKBACK
+
+
 @dataclass
 class GreenhousePoller:
     """Everything one poll needs; ``poll`` is called by handlers.greenhouse's job kind."""
@@ -170,7 +187,7 @@ class GreenhousePoller:
         cursor = state.cursor if state else None
         try:
             items = self._fetch(cursor, now)
-            rows = self._rows(items)
+            rows = self._rows(items, now)
         except HarvestError as exc:
             return self._failed(now, str(exc), exc.retry_after)
         with self.session_factory.begin() as session:
@@ -215,7 +232,10 @@ class GreenhousePoller:
             items.extend(page)
         return items
 
-    def _rows(self, items: Sequence[Mapping[str, Any]]) -> list[SourceRow]:
+    def _rows(self, items: Sequence[Mapping[str, Any]], now: datetime) -> list[SourceRow]:
+        # An interview that ended long ago and changed now (a scorecard, a note) is
+        # not news: taking it in would send forms for a past interview.
+        items = [item for item in items if not _long_over(item, now)]
         names = resolve_names(self.api, items)
         rows = [interview_row(item, name) for item, name in zip(items, names, strict=True)]
         return [row for row in rows if row is not None]

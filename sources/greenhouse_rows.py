@@ -28,6 +28,8 @@ __all__ = [
     "external_id",
     "interview_id",
     "interview_row",
+    "is_cancelled",
+    "kit_name",
     "updated_at",
 ]
 

@@ -314,3 +314,17 @@ def test_the_kind_claims_the_poll_once_per_lease(
     assert kind.run("greenhouse", NOW) == "done"
     assert list(kind.claim(NOW + timedelta(minutes=4), 10)) == []  # next poll in 5 min
     assert list(kind.claim(NOW + timedelta(minutes=5), 10)) == ["greenhouse"]
+
+
+def test_an_interview_long_over_that_changes_now_is_not_taken_in(
+    poller: GreenhousePoller, fake: FakeHarvest, session_factory: sessionmaker[Session]
+) -> None:
+    poller.poll(NOW)
+    [scheduled, _] = fixture("interviews.json")
+    # Last month's interview gets a scorecard today: its updated_at moves, nothing else.
+    old = moved(scheduled, -24 * 30, "2027-02-28T12:03:00.000Z")
+    fake.put_interview(dict(old, id=9700001, status="complete"))
+    outcome = poller.poll(NOW + timedelta(minutes=5))
+    assert outcome.result is not None and outcome.result.outcomes == ("unchanged",)
+    assert list(interviews(session_factory)) == ["greenhouse:9800001"]
+    assert failed_state(session_factory).cursor == "2027-02-28T12:03:00.000Z"

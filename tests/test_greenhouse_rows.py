@@ -35,7 +35,11 @@ def test_a_scheduled_interview_is_a_row_with_its_panel_by_email() -> None:
     [scheduled, _cancelled] = fixture("interviews.json")
     row = interview_row(scheduled, NAMES)
     assert row is not None
-    assert (row.source, row.external_id, row.cancelled) == ("greenhouse", "greenhouse:9800001", False)
+    assert (row.source, row.external_id, row.cancelled) == (
+        "greenhouse",
+        "greenhouse:9800001",
+        False,
+    )
     assert row.where == "greenhouse interview 9800001"
     assert dict(row.fields) == {
         "candidate": "Jane Doe",

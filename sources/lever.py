@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from rubric import RubricRegistry
@@ -39,7 +40,7 @@ from sources.lever_events import (
 from sources.lever_rows import SOURCE, cancelled_row, interview_row
 from sources.webhooks import WebhookReply, bad_request, unauthorized
 from storage.import_file import EmailResolver
-from storage.intake import IntakeResult, SourceRow, intake_rows
+from storage.intake import IntakeResult, SourceRow, intake_rows, prefetch_emails
 from storage.interviews import Timings
 from storage.mapping import SourceMapping
 from storage.models import WebhookEvent
@@ -82,9 +83,8 @@ class LeverEndpoint:
 
     def handle(self, body: bytes, headers: Mapping[str, str]) -> WebhookReply:
         envelope = read_envelope(body)
-        if not verified(envelope, self._tokens):
+        if envelope is None or not verified(envelope, self._tokens):
             return unauthorized("missing or wrong Lever signature")
-        assert envelope is not None  # verified() is False for None
         try:
             event = parse_event(envelope)
         except Malformed as exc:
@@ -92,16 +92,19 @@ class LeverEndpoint:
         if isinstance(event, str):
             logger.info("lever event %s not handled", event[:64])
             return WebhookReply(200, {"ignored": event})
-        if self._seen(event.token):
-            return WebhookReply(200, {"duplicate": True})
         try:
+            if self._seen(event.token):
+                return WebhookReply(200, {"duplicate": True})
             row = self._fetch(event)
+            return self._take_in(event, row)
+        except SQLAlchemyError as exc:
+            logger.error("lever: the database failed (%s); answered 503", type(exc).__name__)
+            return WebhookReply(503, {"error": "the database is unavailable; retry later"})
         except LeverUnavailable as exc:
             logger.warning(
                 "lever %s %s: Lever API unavailable: %s", event.event, event.interview_id, exc
             )
             return WebhookReply(503, {"error": "Lever's API is unavailable; retry later"})
-        return self._take_in(event, row)
 
     def _seen(self, token: str) -> bool:
         # Before calling Lever: a replayed delivery must cost nothing.
@@ -124,6 +127,8 @@ class LeverEndpoint:
 
     def _take_in(self, event: LeverEvent, row: SourceRow) -> WebhookReply:
         deps = self._intake
+        # Slack's email lookups before the transaction: it holds the token's row meanwhile.
+        resolve = prefetch_emails([row], deps.mapping, deps.resolve_email)
         now = deps.clock()
         with deps.session_factory.begin() as session:
             if not first_delivery(session, SOURCE, event.token, now):
@@ -135,7 +140,7 @@ class LeverEndpoint:
                 timings=deps.timings,
                 mapping=deps.mapping,
                 now=now,
-                resolve_email=deps.resolve_email,
+                resolve_email=resolve,
             )
         outcome = result.outcomes[0] if result.outcomes else "unchanged"
         logger.info("lever %s %s: %s", event.event, event.interview_id, outcome)

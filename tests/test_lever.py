@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -409,3 +410,16 @@ def test_invalid_lever_data_is_answered_with_the_field_and_kept_out(world: World
     assert status == 200 and body["outcome"] == "invalid"
     assert [error["field"] for error in body["errors"]] == ["starts_at"]
     assert world.interviews() == []
+
+
+def test_database_down_is_503_before_lever_is_called(
+    lever: FakeLever, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = sa.create_engine(f"sqlite:///{tmp_path}/missing/dir/bot.db")
+    world = World(sessionmaker(bind=broken), lever)
+    assert world.post("interviewCreated", "t1") == (
+        503,
+        {"error": "the database is unavailable; retry later"},
+    )
+    assert lever.requests == []
+    assert "the database failed (OperationalError)" in caplog.text

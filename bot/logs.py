@@ -175,11 +175,21 @@ def fallback_logging(level: int) -> bool:
     return True
 
 
+# The HTTP client of the interview sources logs every request's full URL at INFO,
+# and a URL can be a credential (a Zapier hook's path, an ICS feed's secret address).
+HTTP_CLIENT_LOGGERS = ("httpx", "httpcore")
+
+
 def cap_library_loggers(level: int | str) -> None:
-    """Set the Slack libraries' loggers to ``level``, but never below INFO."""
+    """Set the Slack libraries' loggers to ``level``, but never below INFO.
+
+    The HTTP client's loggers never go below WARNING: its INFO lines carry URLs.
+    """
     numeric = logging.getLevelName(level) if isinstance(level, str) else level
     for name in LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.INFO, int(numeric)))
+    for name in HTTP_CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, int(numeric)))
 
 
 def configure_logging(

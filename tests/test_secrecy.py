@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import tests.harness
 from bot.cli import database_engine, main
-from bot.logs import LIBRARY_LOGGERS, LogFormat, configure_logging
+from bot.logs import HTTP_CLIENT_LOGGERS, LIBRARY_LOGGERS, LogFormat, configure_logging
 from storage.engine import create_engine_for, make_session_factory
 from storage.feedback import submit_feedback
 from storage.migrate import upgrade
@@ -81,7 +81,9 @@ class Records(logging.Handler):
 def production_logging(format: LogFormat) -> Iterator[io.StringIO]:
     """``configure_logging`` at DEBUG into a buffer; everything restored afterwards."""
     root = logging.getLogger()
-    levels = {name: logging.getLogger(name).level for name in ("", *LIBRARY_LOGGERS)}
+    levels = {
+        name: logging.getLogger(name).level for name in ("", *LIBRARY_LOGGERS, *HTTP_CLIENT_LOGGERS)
+    }
     stream = io.StringIO()
     handler = configure_logging(format, "DEBUG", stream=stream)
     try:
@@ -276,6 +278,21 @@ def test_slack_libraries_never_log_bodies_even_at_debug() -> None:
     output = stream.getvalue()
     assert "ours still logs at DEBUG" in output and "theirs still logs at INFO" in output
     assert_clean(output, "library debug output")
+
+
+def test_the_http_client_never_logs_urls_even_at_debug() -> None:
+    """httpx logs every request's full URL at INFO; a URL can be a credential."""
+    import httpx
+
+    secret_path = "/hooks/catch/1234/s3cr3t-hook-path"
+    transport = httpx.MockTransport(lambda request: httpx.Response(200))
+    with production_logging("text") as stream:
+        with httpx.Client(transport=transport) as client:
+            client.post(f"https://hooks.example.com{secret_path}", content=b"{}")
+        logging.getLogger("httpx").warning("a warning still shows")
+    output = stream.getvalue()
+    assert "a warning still shows" in output
+    assert secret_path not in output
 
 
 def test_database_errors_never_carry_the_values(db_url: str) -> None:

@@ -12,9 +12,11 @@ import io
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -131,9 +133,9 @@ def poll(bot: ServedBot, *, after: timedelta = timedelta(minutes=5)) -> None:
     bot.sweep()
 
 
-def status(bot: ServedBot) -> dict:  # type: ignore[type-arg]
+def status(bot: ServedBot) -> dict[str, Any]:
     [source] = collect_status(bot.config, bot.session_factory)["sources"]
-    return source  # type: ignore[no-any-return]
+    return dict(source)
 
 
 def test_an_event_becomes_an_interview_moves_and_gets_one_form_each(
@@ -196,7 +198,11 @@ def test_cancelled_after_the_forms_went_out_updates_the_sent_dms(
     assert interviews(bot)[0].state == InterviewState.CANCELLED
     for user in PANEL:
         [dm] = fake.messages_in(user)
-        wait_for(lambda dm=dm: bool(dm.history), what=f"{user}'s form DM updated")
+
+        def updated(dm: Message = dm) -> bool:
+            return bool(dm.history)
+
+        wait_for(updated, what=f"{user}'s form DM updated")
         assert "feedback_open" not in json.dumps(dm.blocks)
 
 
@@ -241,32 +247,41 @@ def test_an_unknown_attendee_makes_it_incomplete_and_the_recruiter_is_asked(
     assert len(fake.messages_in("U0RITA")) == 1  # asked once, not at every poll
 
 
-class _Host(BaseHTTPRequestHandler):
-    body = b""
-    etag = '"1"'
-    asked: list[str | None] = []
+@dataclass
+class FeedHost:
+    """A calendar host on loopback: serves ``body`` with ``etag``, 304 when it matches."""
 
-    def log_message(self, *args: object) -> None:
-        pass
+    body: bytes = b""
+    etag: str = '"1"'
+    asked: list[str | None] = field(default_factory=list)
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-        type(self).asked.append(self.headers.get("If-None-Match"))
-        if self.headers.get("If-None-Match") == type(self).etag:
-            self.send_response(304)
-            self.end_headers()
-            return
-        self.send_response(200)
-        self.send_header("ETag", type(self).etag)
-        self.send_header("Content-Length", str(len(type(self).body)))
-        self.end_headers()
-        self.wfile.write(type(self).body)
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                host.asked.append(self.headers.get("If-None-Match"))
+                if self.headers.get("If-None-Match") == host.etag:
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("ETag", host.etag)
+                self.send_header("Content-Length", str(len(host.body)))
+                self.end_headers()
+                self.wfile.write(host.body)
+
+        return Handler
 
 
 def test_an_unchanged_feed_over_http_is_a_304_and_changes_nothing(
     engine: Engine, session_factory: sessionmaker[Session], fake: FakeSlack
 ) -> None:
-    host = type("Host", (_Host,), {"asked": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), host)
+    host = FeedHost()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), host.handler())
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     bot = served(engine, session_factory, fake, f"http://127.0.0.1:{server.server_port}/t.ics")

@@ -12,6 +12,7 @@ from handlers.blocks.app_home import build_app_home
 from handlers.blocks.calibration import build_home_calibration
 from handlers.calibration_cache import TeamCalibration
 from handlers.context import BotContext
+from handlers.incomplete import incomplete_for_viewer
 from handlers.timezones import TimeZones
 from storage.queries import forms_for_interviewer, interviews_for_owner
 
@@ -40,6 +41,7 @@ def publish_home(
     with ctx.session_factory.begin() as session:
         open_forms, recent = forms_for_interviewer(session, user, policy=ctx.policy, now=now)
         owned = interviews_for_owner(session, user, now=now)
+        incomplete = incomplete_for_viewer(ctx, client, session, user)
     # The team's figures; the view shows this person's own alone.
     calibration = team.for_viewer(user)
     view = build_app_home(
@@ -51,6 +53,7 @@ def publish_home(
         calibration=build_home_calibration(
             calibration, user=user, period=settings.period, min_ratings=settings.min_ratings
         ),
+        incomplete=incomplete,
     )
     try:
         client.views_publish(user_id=user, view=view)

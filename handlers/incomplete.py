@@ -20,6 +20,7 @@ from typing import Any
 from slack_bolt import Ack
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
 from handlers.blocks.incomplete import build_incomplete_dm, field_name
 from handlers.blocks.notice import build_notice_modal
@@ -30,13 +31,14 @@ from handlers.timezones import TimeZones
 from storage.forms import PERMANENT_SLACK_ERRORS
 from storage.incomplete import (
     claim_due_incomplete,
+    incomplete_for,
     load_incomplete,
     mark_incomplete_notified,
     record_incomplete_failure,
 )
 from storage.incomplete_view import IncompleteView
 
-__all__ = ["CompleteListeners", "IncompleteNotices", "team_members"]
+__all__ = ["CompleteListeners", "IncompleteNotices", "incomplete_for_viewer", "team_members"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +70,24 @@ def _error_of(exc: Exception) -> str:
     if isinstance(exc, SlackApiError):
         return str(exc.response.get("error", "unknown_error"))
     return type(exc).__name__
+
+
+def incomplete_for_viewer(
+    ctx: BotContext, client: WebClient, session: Session, user: str
+) -> list[IncompleteView]:
+    """What App Home lists for ``user``: theirs and the unassigned ones, for recruiters only.
+
+    Only the recruiting team may complete them (storage.access), so nobody else sees them.
+    """
+    if user not in ctx.recruiters:
+        if not any(entry.startswith("S") for entry in ctx.recruiters):
+            return []
+        try:
+            if user not in team_members(ctx, client):
+                return []
+        except _Transient:
+            return []
+    return incomplete_for(session, user)
 
 
 class IncompleteNotices:

@@ -204,6 +204,10 @@ def test_incomplete_row_reaches_the_recruiter_and_completes_in_the_modal(
     assert len(fake.messages_in("U0REC")) == 1, "the recruiter was told twice"
     assert interviews(session_factory) == [] and fake.messages_in("U0AAA") == []
 
+    home = json.dumps(served.open_home("U0REC"))
+    assert "Interviews to complete (1)" in home and "incomplete_complete" in home
+    assert "Interviews to complete" not in json.dumps(served.open_home("U0AAA"))
+
     served.click("U0REC", "incomplete_complete", complete_button(fake, "U0REC"))
     view = served.last_opened_view()
     assert view["callback_id"] == "schedule_submit"
@@ -222,6 +226,7 @@ def test_incomplete_row_reaches_the_recruiter_and_completes_in_the_modal(
     with session_factory() as session:
         stored = session.scalars(sa.select(IncompleteInterview)).one()
         assert stored.resolved_interview_id == ada.id
+    assert "Interviews to complete" not in json.dumps(served.open_home("U0REC"))
     sweep_at(served, 10, 5)
     assert len(form_dms(fake, "U0AAA")) == 1
     # The source's later, complete version updates the same interview.

@@ -25,12 +25,15 @@ from handlers.blocks.form_dm import (
     section,
     skill_names,
 )
+from handlers.blocks.incomplete import incomplete_home_item
 from handlers.blocks.text import escape_mrkdwn, format_when, mention, plain, truncate
+from storage.incomplete_view import IncompleteView
 from storage.views import FormContext, InterviewProgress
 
 OPEN_LIMIT = 20
 RECENT_LIMIT = 10
 OWNED_LIMIT = 20
+INCOMPLETE_LIMIT = 10
 MENTION_LIMIT = 10  # missing people named per interview
 HEADER_MAX = 150
 
@@ -50,6 +53,7 @@ def build_app_home(
     tz: tzinfo,
     now: datetime,
     calibration: Sequence[Block] = (),
+    incomplete: Sequence[IncompleteView] = (),
 ) -> dict[str, Any]:
     """The Home tab view (``views.publish``).
 
@@ -60,6 +64,8 @@ def build_app_home(
         tz: the viewer's time zone.
         now: the current time (aware), to tell due from overdue.
         calibration: the viewer's own calibration blocks (handlers.blocks.calibration).
+        incomplete: interviews sources could not complete that the viewer (a recruiter)
+            may complete; listed first, each with its "Complete and schedule" button.
     """
     blocks: list[Block] = [
         header("Interview feedback"),
@@ -67,6 +73,12 @@ def build_app_home(
             f"Updated {format_when(now, tz)} · type `/interview help` to see what the bot can do"
         ),
     ]
+
+    if incomplete:
+        blocks.append(header(counted("Interviews to complete", len(incomplete))))
+        blocks += [incomplete_home_item(item, tz=tz) for item in incomplete[:INCOMPLETE_LIMIT]]
+        blocks += more(len(incomplete), INCOMPLETE_LIMIT)
+        blocks.append({"type": "divider"})
 
     pending = sorted(open_forms, key=lambda ctx: ctx.request.due_at)
     blocks.append(header(counted("Feedback to give", len(pending))))

@@ -95,16 +95,16 @@ class AshbyEndpoint:
         try:
             action, doc = parse_action(body)
         except PayloadError as exc:
-            return bad_request(str(exc))
+            return bad_request(_printable(str(exc)))
         if action == "ping":
             return WebhookReply(200, {"ok": True})
         if action not in ACTIONS:
             logger.info("ashby: action %r is not handled; ignored", action[:80])
-            return WebhookReply(200, {"ignored": action[:80]})
+            return WebhookReply(200, {"ignored": _printable(action[:80])})
         try:
             schedule = parse_schedule(doc)
         except PayloadError as exc:
-            return bad_request(str(exc))
+            return bad_request(_printable(str(exc)))
         return self._take(schedule, delivery_id(doc, body, action))
 
     def _take(self, schedule: AshbySchedule, event_id: str) -> WebhookReply:
@@ -168,4 +168,12 @@ class AshbyEndpoint:
 
 
 def _errors(result: IntakeResult) -> list[dict[str, Any]]:
-    return [{"index": e.index, "field": e.field, "message": e.message} for e in result.errors]
+    return [
+        {"index": e.index, "field": _printable(e.field), "message": _printable(e.message)}
+        for e in result.errors
+    ]
+
+
+def _printable(text: str) -> str:
+    """Payload text echoed in an answer: lone surrogates (valid in JSON, not in UTF-8) escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

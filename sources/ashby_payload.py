@@ -205,7 +205,7 @@ def _interviewers(raw: Mapping[str, Any], where: str) -> tuple[AshbyInterviewer,
                 raise PayloadError(f"`{here}` is not an object")
             user_id = _id(person, "id", here)
             email = person.get("email")
-            if email is not None and (not isinstance(email, str) or not _EMAIL.match(email)):
+            if email is not None and (not isinstance(email, str) or not _is_email(email)):
                 raise PayloadError(f"`{here}.email` is not an email address")
             role = person.get("trainingRole")
             if role is not None and not isinstance(role, str):
@@ -218,6 +218,18 @@ def _interviewers(raw: Mapping[str, Any], where: str) -> tuple[AshbyInterviewer,
         for user_id in ids:
             found.setdefault(user_id, AshbyInterviewer(user_id, None))
     return tuple(found.values())
+
+
+def _is_email(text: str) -> bool:
+    return bool(_EMAIL.match(text)) and text.isprintable() and _encodable(text)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: JSON allows it, no database column does
+        return False
+    return True
 
 
 def schedule_source(schedule: AshbySchedule) -> str:

@@ -43,12 +43,37 @@ from storage.source_state import (
     record_success,
 )
 
-__all__ = ["FULL_REFRESH", "CalendarFeed", "FeedPollKind", "PollReport"]
+__all__ = ["FULL_REFRESH", "CalendarFeed", "EmailCache", "FeedPollKind", "PollReport"]
 
 logger = logging.getLogger(__name__)
 
 FULL_REFRESH = timedelta(hours=1)
 POLL_LEASE = timedelta(minutes=5)  # longer than a slow download, a parse and the lookups
+# Every poll takes every event in again: without a cache each poll would look every
+# interviewer up again (users.lookupByEmail is rate limited, ~50 a minute).
+EMAIL_TTL = timedelta(hours=1)
+_EMAIL_CACHE_MAX = 10_000
+
+
+@dataclass
+class EmailCache:
+    """Slack user ids found by email, kept an hour; misses are never kept (asked again)."""
+
+    resolve: EmailResolver
+    found: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+
+    def resolver(self, now: datetime) -> EmailResolver:
+        def cached(email: str) -> str:
+            hit = self.found.get(email)
+            if hit is not None and now - hit[1] < EMAIL_TTL:
+                return hit[0]
+            user_id = self.resolve(email)  # LookupError passes through, not kept
+            if len(self.found) >= _EMAIL_CACHE_MAX:
+                self.found.clear()
+            self.found[email] = (user_id, now)
+            return user_id
+
+        return cached
 
 
 @dataclass(frozen=True)
@@ -90,6 +115,11 @@ class FeedPollKind:
     limits: Limits = field(default_factory=Limits)
     fetch: Callable[..., Fetched] = fetch_feed
     name: str = "feed_poll"
+    _emails: EmailCache | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.resolve_email is not None:
+            self._emails = EmailCache(self.resolve_email)
 
     def claim(self, now: datetime, limit: int) -> Sequence[str]:
         with self.session_factory.begin() as session:
@@ -153,7 +183,7 @@ class FeedPollKind:
                 timings=self.timings,
                 mapping=self.mapping,
                 now=now,
-                resolve_email=self.resolve_email,
+                resolve_email=self._emails.resolver(now) if self._emails else None,
                 default_tz=self.default_tz,
             )
             gone = cancel_missing(

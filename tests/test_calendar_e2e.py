@@ -161,9 +161,11 @@ def test_an_event_becomes_an_interview_moves_and_gets_one_form_each(
     poll(bot, after=moved + timedelta(hours=1, minutes=10) - bot.clock())
     assert [len(form_dms(fake, user)) for user in PANEL] == [1, 1]
     sent = len(fake.messages)
+    lookups = len(fake.calls_to("users.lookupByEmail"))
     poll(bot)
     poll(bot)
     assert len(fake.messages) == sent
+    assert len(fake.calls_to("users.lookupByEmail")) == lookups  # kept for an hour
     assert interviews(bot)[0].state == InterviewState.SCHEDULED
     shown = status(bot)
     assert shown["last_error"] is None and shown["events_seen"] == 1

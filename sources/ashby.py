@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from rubric import RubricRegistry
@@ -40,6 +41,7 @@ from sources.ashby_payload import (
     parse_schedule,
     schedule_rows,
     schedule_source,
+    version_of,
 )
 from sources.signatures import header as find_header
 from sources.signatures import hmac_sha256_hex, same
@@ -48,6 +50,7 @@ from storage.import_file import EmailResolver
 from storage.intake import IntakeResult, cancel_missing, intake_rows
 from storage.interviews import Timings
 from storage.mapping import SourceMapping
+from storage.models import WebhookEvent
 from storage.webhook_events import first_delivery
 
 __all__ = ["PATH", "SIGNATURE_HEADER", "AshbyEndpoint", "sign"]
@@ -121,6 +124,12 @@ class AshbyEndpoint:
         try:
             if not first_delivery(session, SOURCE, event_id, now):
                 return WebhookReply(200, {"duplicate": True})  # a replica took it meanwhile
+            if _stale(session, schedule, now):
+                session.commit()  # recorded: its own retries are stale too
+                logger.info(
+                    "ashby: schedule %s: an older version arrived late; ignored", schedule.id
+                )
+                return WebhookReply(200, {"stale": True})
             result = intake_rows(
                 session,
                 rows,
@@ -165,6 +174,26 @@ class AshbyEndpoint:
             self.on_cancelled(interview_ids)
         except Exception:  # the cancellation is committed; the DM refresh is best effort here
             logger.exception("ashby: updating the cancelled interviews' form DMs failed")
+
+
+def _stale(session: Session, schedule: AshbySchedule, now: datetime) -> bool:
+    """Is a newer version of this schedule (by ``updatedAt``) already taken in?
+
+    Ashby retries a failed delivery for hours, so an older update can arrive after
+    a newer one; applied, it would move interviews back. The versions taken in are
+    kept as the schedule's webhook events (pruned after a day, like every event id).
+    """
+    version = version_of(schedule)
+    if version is None:
+        return False
+    source = schedule_source(schedule)
+    newest = session.scalar(
+        sa.select(sa.func.max(WebhookEvent.event_id)).where(WebhookEvent.source == source)
+    )
+    if newest is not None and newest > version:
+        return True
+    first_delivery(session, source, version, now)
+    return False
 
 
 def _errors(result: IntakeResult) -> list[dict[str, Any]]:

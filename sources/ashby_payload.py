@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from storage.intake import SourceRow
@@ -40,6 +40,7 @@ __all__ = [
     "schedule_rows",
     "schedule_source",
     "user_ids_without_email",
+    "version_of",
 ]
 
 SOURCE = "ashby"
@@ -80,6 +81,7 @@ class AshbySchedule:
     application_id: str
     candidate_id: str | None
     events: tuple[AshbyEvent, ...]
+    updated_at: datetime | None = None  # orders deliveries of the same schedule
 
     @property
     def cancelled(self) -> bool:
@@ -137,6 +139,7 @@ def parse_schedule(doc: Mapping[str, Any]) -> AshbySchedule:
         raise PayloadError(f"`{where}.status` is missing or not a string")
     application_id = _id(raw, "applicationId", where)
     candidate_id = _optional_id(raw, "candidateId", where)
+    updated_at = None if raw.get("updatedAt") is None else _timestamp(raw, "updatedAt", where)
     events_raw = raw.get("interviewEvents", [])
     if events_raw is None:
         events_raw = []
@@ -150,7 +153,7 @@ def parse_schedule(doc: Mapping[str, Any]) -> AshbySchedule:
     ids = [event.id for event in events]
     if len(set(ids)) != len(ids):
         raise PayloadError(f"`{where}.interviewEvents` lists an event id twice")
-    return AshbySchedule(schedule_id, status, application_id, candidate_id, events)
+    return AshbySchedule(schedule_id, status, application_id, candidate_id, events, updated_at)
 
 
 def _id(raw: Mapping[str, Any], key: str, where: str) -> str:
@@ -235,6 +238,13 @@ def _encodable(text: str) -> bool:
 def schedule_source(schedule: AshbySchedule) -> str:
     """The source that owns a schedule's interviews, so a removed event can be told apart."""
     return f"{SOURCE}:{schedule.id}"
+
+
+def version_of(schedule: AshbySchedule) -> str | None:
+    """``updatedAt`` as a fixed-width UTC string, so versions sort as text."""
+    if schedule.updated_at is None:
+        return None
+    return schedule.updated_at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def user_ids_without_email(schedule: AshbySchedule) -> list[str]:

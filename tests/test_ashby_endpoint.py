@@ -206,6 +206,22 @@ def test_a_moved_event_reschedules_and_a_removed_one_cancels(with_api: Endpoint)
     assert with_api.cancelled == [removed.id]
 
 
+def test_an_older_version_arriving_late_changes_nothing(with_api: Endpoint) -> None:
+    """Ashby retries for hours: an update that failed once may come after a newer one."""
+    with_api.send(created())
+    older = update(created(), "a0000000-0000-4000-8000-000000000011")
+    older["data"]["interviewSchedule"]["updatedAt"] = "2027-02-21T09:00:00.000Z"
+    older["data"]["interviewSchedule"]["interviewEvents"][0]["endTime"] = "2027-03-01T11:30:00Z"
+    newer = update(created(), "a0000000-0000-4000-8000-000000000012")
+    newer["data"]["interviewSchedule"]["updatedAt"] = "2027-02-22T09:00:00.000Z"
+    newer["data"]["interviewSchedule"]["interviewEvents"][0]["endTime"] = "2027-03-01T12:00:00Z"
+    assert with_api.send(newer)[1]["updated"] == 1
+    before = with_api.interviews()
+    assert with_api.send(older) == (200, {"stale": True})
+    assert with_api.interviews() == before
+    assert before[EVENT_1][2] == datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
+
+
 def test_a_cancelled_schedule_cancels_every_event(with_api: Endpoint, ashby: FakeAshby) -> None:
     with_api.send(created())
     calls = len(ashby.calls)

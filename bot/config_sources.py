@@ -20,6 +20,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    field_serializer,
     field_validator,
 )
 
@@ -82,6 +83,14 @@ class CalendarFeedConfig(_Section):
             raise ValueError("the URL has no host")
         if len(scheme) > 1 and scheme not in ("http", "https", "file"):
             raise ValueError(f"expected an http(s) URL or a file path, got a {scheme}: URL")
+        return value
+
+    @field_serializer("url", when_used="json")
+    def _hide_secret_path(self, value: str) -> str:
+        # `config show`: a feed's path is its secret (private-<token>), so only the host shows.
+        parts = urlsplit(value)
+        if parts.scheme.lower() in ("http", "https"):
+            return f"{parts.scheme}://{parts.hostname}/... (hidden)"
         return value
 
     @field_validator("poll_interval")

@@ -160,3 +160,14 @@ def test_source_metrics_are_exported() -> None:
     assert (
         'interview_bot_source_polls_total{outcome="failed",source="calendar:metrics"} 1.0' in text
     )
+
+
+def test_config_show_hides_a_feeds_secret_address(
+    configured: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, _url = configured
+    secret_url = "https://calendar.google.com/calendar/ical/x/private-s3cret/basic.ics"
+    config.write_text(CALENDAR.format(url=secret_url, pattern="(?P<candidate>.+)"))
+    code, out, _ = run(capsys, "config", "show")
+    assert code == 0
+    assert "https://calendar.google.com/... (hidden)" in out and "s3cret" not in out

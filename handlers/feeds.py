@@ -53,6 +53,11 @@ POLL_LEASE = timedelta(minutes=5)  # longer than a slow download, a parse and th
 # interviewer up again (users.lookupByEmail is rate limited, ~50 a minute).
 EMAIL_TTL = timedelta(hours=1)
 _EMAIL_CACHE_MAX = 10_000
+_NOT_IN_SLACK = "no Slack user has the email"  # bot.slack_client's users_not_found
+
+
+class SlackLookupFailed(Exception):
+    """users.lookupByEmail failed for a reason other than an unknown email."""
 
 
 @dataclass
@@ -67,7 +72,15 @@ class EmailCache:
             hit = self.found.get(email)
             if hit is not None and now - hit[1] < EMAIL_TTL:
                 return hit[0]
-            user_id = self.resolve(email)  # LookupError passes through, not kept
+            try:
+                user_id = self.resolve(email)
+            except LookupError as exc:
+                reason = str(exc.args[0]) if exc.args else str(exc)
+                if not reason.startswith(_NOT_IN_SLACK):
+                    # Slack down or erroring: not the email's fault; poll again later
+                    # rather than marking every new interviewer as missing.
+                    raise SlackLookupFailed(reason) from None
+                raise  # a person Slack does not know: the interview is incomplete
             if len(self.found) >= _EMAIL_CACHE_MAX:
                 self.found.clear()
             self.found[email] = (user_id, now)
@@ -146,11 +159,18 @@ class FeedPollKind:
         except FeedError as exc:
             return self._failed(feed, now, str(exc))
         if fetched.not_modified or parsed is None:
+            # Nothing read: what the last full read found wrong with some events stays.
+            kept = state.last_error if state is not None and state.attempts == 0 else None
             with self.session_factory.begin() as session:
-                record_success(session, source, now=now, interval=feed.interval, stats=None)
+                record_success(
+                    session, source, now=now, interval=feed.interval, stats=None, problem=kept
+                )
             observe_source_poll(source, at=now, outcome="unchanged")
             return PollReport("done")
-        return self._take_in(feed, fetched, parsed, now)
+        try:
+            return self._take_in(feed, fetched, parsed, now)
+        except SlackLookupFailed as exc:  # rolled back: nothing taken in
+            return self._failed(feed, now, f"Slack could not look up an attendee: {exc}")
 
     def _fetch(self, feed: CalendarFeed, state: StateView | None, now: datetime) -> Fetched:
         conditional = state is not None and _recent(state.cursor, now)

@@ -27,7 +27,7 @@ from bot.config import FileConfig
 from bot.config_sources import CalendarFeedConfig
 from bot.sources_status import collect_status, sources_status
 from storage.models import IncompleteInterview, Interview, InterviewState
-from tests.fakeslack import FakeSlack, Message, running_fake
+from tests.fakeslack import FakeSlack, Fault, Message, running_fake
 from tests.harness import ServedBot, wait_for
 
 PEOPLE = {"U0ALICE": "alice@example.com", "U0BOB": "bob@example.com", "U0RITA": "rita@example.com"}
@@ -307,3 +307,22 @@ def test_an_unchanged_feed_over_http_is_a_304_and_changes_nothing(
         bot.close()
         server.shutdown()
         server.server_close()
+
+
+def test_slack_failing_to_look_up_fails_the_poll_instead_of_marking_people_missing(
+    bot: ServedBot, fake: FakeSlack, feed: Path
+) -> None:
+    feed.write_bytes(calendar(vevent("ev1@test", bot.clock() + timedelta(hours=2))))
+    fake.fail("users.lookupByEmail", Fault(body={"ok": False, "error": "fatal_error"}, times=5))
+    bot.sweep()
+    assert interviews(bot) == []
+    with bot.session_factory() as session:
+        assert session.scalars(select(IncompleteInterview)).all() == []
+    shown = status(bot)
+    assert shown["last_error"] is not None
+    assert shown["last_error"].startswith("Slack could not look up an attendee:")
+    # The retry (30 s later, Slack answering again) takes the event in.
+    fake.faults.clear()
+    poll(bot, after=timedelta(seconds=30))
+    assert [i.candidate for i in interviews(bot)] == ["Dana Candidate"]
+    assert status(bot)["last_error"] is None

@@ -26,6 +26,7 @@ from pydantic import (
 
 from rubric.durations import format_duration, parse_duration
 from storage.deliveries import OUTGOING_EVENTS
+from storage.import_file import EMAIL, SLACK_CHANNEL_ID, SLACK_USER_ID
 from storage.mapping import DEFAULT_KEYS, SourceMapping
 
 _FEED_NAME = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -125,6 +126,19 @@ class CalendarFeedConfig(_Section):
             raise ValueError(
                 f"unknown key(s) {', '.join(unknown)} (known: {', '.join(DEFAULT_KEYS)})"
             )
+        channel = value.get("hiring_channel")
+        if channel is not None and not (
+            isinstance(channel, str) and SLACK_CHANNEL_ID.match(channel)
+        ):
+            raise ValueError(f"hiring_channel: expected a Slack channel ID (C...), got {channel!r}")
+        for key in ("recruiter", "hiring_lead"):
+            person = value.get(key)
+            if person is not None and not (
+                isinstance(person, str) and (SLACK_USER_ID.match(person) or EMAIL.match(person))
+            ):
+                raise ValueError(
+                    f"{key}: expected a Slack user ID (U...) or an email, got {person!r}"
+                )
         return value
 
     @field_validator("ignore")

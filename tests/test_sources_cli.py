@@ -171,3 +171,16 @@ def test_config_show_hides_a_feeds_secret_address(
     code, out, _ = run(capsys, "config", "show")
     assert code == 0
     assert "https://calendar.google.com/... (hidden)" in out and "s3cret" not in out
+
+
+def test_a_feed_default_that_cannot_be_a_channel_is_reported(
+    configured: tuple[Path, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, _url = configured
+    config.write_text(
+        CALENDAR.format(url="/tmp/team.ics", pattern="(?P<candidate>.+)")
+        + "    defaults:\n      hiring_channel: '#hiring'\n"
+    )
+    code, _, err = run(capsys, "sources", "status")
+    assert code == 2
+    assert f"{config}:5: calendars[0].defaults:" in err and "'#hiring'" in err

@@ -35,22 +35,21 @@ from handlers.jobs import JobReport, Outcome, failure_code
 from handlers.metrics import DIGESTS, ESCALATIONS, NUDGES
 from handlers.timezones import TimeZones
 from rubric.quiet_hours import next_allowed, tomorrow_morning
+from storage.digests import claim_due_digests, defer_digest, digest_for, mark_digest_sent
+from storage.escalations import (
+    claim_due_escalations,
+    defer_escalation,
+    escalation_for,
+    mark_escalated,
+)
 from storage.feedback import FeedbackRefused
 from storage.forms import PERMANENT_SLACK_ERRORS
 from storage.queries import interviewer_of
 from storage.reminders import (
     NudgeJob,
-    claim_due_digests,
-    claim_due_escalations,
     claim_due_nudges,
     decline_request,
-    defer_digest,
-    defer_escalation,
     defer_nudge,
-    digest_for,
-    escalation_for,
-    mark_digest_sent,
-    mark_escalated,
     mark_nudge_sent,
     record_nudge_failure,
     request_nudge_now,

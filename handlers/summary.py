@@ -43,14 +43,13 @@ from handlers.summary_notices import refresh_missing_dms
 from handlers.timezones import TimeZones
 from storage.summaries import (
     SummaryJob,
-    changed_since_summary,
     claim_due_summaries,
-    load_summary_data,
     mark_summary_finished,
     mark_summary_posted,
     mark_summary_updated,
     record_summary_failure,
 )
+from storage.summary_data import changed_since_summary, load_summary_data
 from storage.summary_thread import ThreadProgress, record_thread_post, thread_progress
 from storage.views import SummaryData
 

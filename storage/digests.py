@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from storage.audit import record_audit
 from storage.jobs import DEFAULT_LEASE, claim_due, move_due
+from storage.locking import lock_row
 from storage.models import FeedbackRequest, Interview, RecruiterDigest, RequestState
 from storage.policy import FeedbackPolicy, digest_due
 from storage.queries import LIVE_INTERVIEW_STATES, OWNER_HISTORY, interview_view
@@ -164,12 +165,7 @@ def mark_digest_sent(
     open request becomes overdue, so an arm that raced with this claim is never
     lost. Pass ``policy``.
     """
-    row = session.scalars(
-        sa.select(RecruiterDigest)
-        .where(RecruiterDigest.recruiter == recruiter)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    row = lock_row(session, RecruiterDigest, RecruiterDigest.recruiter == recruiter)
     if row is None:
         return
     if sent:

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from storage.audit import record_audit
 from storage.jobs import DEFAULT_LEASE, backoff, claim_due, record_failure
-from storage.locking import rowcount
+from storage.locking import lock_row, rowcount
 from storage.models import Feedback, FeedbackRequest, Interview, RecruiterDigest, RequestState
 from storage.policy import FeedbackPolicy, digest_due
 from storage.queries import LIVE_INTERVIEW_STATES, form_contexts_for_requests
@@ -111,7 +111,7 @@ def claim_due_forms(
 
 
 def load_claimed_requests(session: Session, ids: Iterable[int]) -> list[FeedbackRequest]:
-    """Freshly loaded requests (with interview and feedback) in the order they were claimed."""
+    """Freshly loaded requests (with interview and feedback), in the order of ``ids``."""
     order = list(ids)
     rows = session.scalars(
         sa.select(FeedbackRequest)
@@ -223,12 +223,7 @@ def arm_digest(
 
 
 def _digest_row(session: Session, recruiter: str) -> RecruiterDigest | None:
-    return session.scalars(
-        sa.select(RecruiterDigest)
-        .where(RecruiterDigest.recruiter == recruiter)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    return lock_row(session, RecruiterDigest, RecruiterDigest.recruiter == recruiter)
 
 
 def record_form_failure(
@@ -253,14 +248,9 @@ def record_form_failure(
         error is permanent, or the request is unknown or no longer pending
         (then nothing changes).
     """
-    request = session.scalars(
-        sa.select(FeedbackRequest).where(FeedbackRequest.public_id == public_id)
-    ).one_or_none()
-    if request is None or request.state != RequestState.PENDING:
-        return None
     return record_delivery_failure(
         session,
-        request,
+        public_id,
         expected_state=RequestState.PENDING,
         error=error,
         permanent=permanent,
@@ -271,7 +261,7 @@ def record_form_failure(
 
 def record_delivery_failure(
     session: Session,
-    request: FeedbackRequest,
+    public_id: str,
     *,
     expected_state: RequestState,
     error: str,
@@ -279,12 +269,17 @@ def record_delivery_failure(
     now: datetime,
     action: str,
 ) -> timedelta | None:
-    """The shared tail of a failed form or nudge DM: count, back off or stop, audit.
+    """A failed form or nudge DM: count, back off or stop, audit (``action``, if permanent).
 
     The update (:func:`storage.jobs.record_failure`) is conditional on the
-    request still being in ``expected_state`` with work due, so a concurrent
-    transition wins and nothing is recorded.
+    request being in ``expected_state`` with work due, so an unknown request,
+    one in another state or a concurrent transition records nothing (None).
     """
+    request = session.scalars(
+        sa.select(FeedbackRequest).where(FeedbackRequest.public_id == public_id)
+    ).one_or_none()
+    if request is None:
+        return None
     delay = None if permanent else backoff(request.attempts + 1)
     if not record_failure(
         session,

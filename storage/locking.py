@@ -1,12 +1,18 @@
-"""Small SQL helpers shared by the state transitions: row counts and row locks."""
+"""Small SQL helpers shared by the state transitions: row counts and the one row lock."""
 
 from __future__ import annotations
+
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from storage.models import Interview
+from storage.models import Base, Interview
+
+__all__ = ["lock_interview", "lock_row", "rowcount"]
+
+_Row = TypeVar("_Row", bound=Base)
 
 
 def rowcount(result: object) -> int:
@@ -16,16 +22,22 @@ def rowcount(result: object) -> int:
     return result.rowcount
 
 
-def lock_interview(session: Session, interview_id: int) -> Interview | None:
-    """The interview, re-read and locked for this transaction.
+def lock_row(session: Session, model: type[_Row], *where: sa.ColumnElement[bool]) -> _Row | None:
+    """The one row of ``model`` matching ``where``, re-read and locked for this transaction.
 
     FOR UPDATE on PostgreSQL (SQLite serialises write transactions anyway), so
-    concurrent submissions and declines for one interview take turns and the
-    summary's due time stays right.
+    transitions of one row take turns; re-read (``populate_existing``), so what
+    the session held before the lock never hides a change committed meanwhile.
     """
     return session.scalars(
-        sa.select(Interview)
-        .where(Interview.id == interview_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        sa.select(model).where(*where).with_for_update().execution_options(populate_existing=True)
     ).one_or_none()
+
+
+def lock_interview(session: Session, interview_id: int) -> Interview | None:
+    """The interview, re-read and locked (:func:`lock_row`).
+
+    Concurrent submissions, declines and summary transitions for one interview
+    take turns, and the summary's due time stays right.
+    """
+    return lock_row(session, Interview, Interview.id == interview_id)

@@ -63,7 +63,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from storage.audit import record_audit
 from storage.digests import (
@@ -85,7 +85,6 @@ from storage.jobs import DEFAULT_LEASE, due_rows, move_due
 from storage.locking import lock_interview, rowcount
 from storage.models import (
     PUBLIC_ID_SHAPE,
-    Feedback,
     FeedbackRequest,
     Interview,
     InterviewState,
@@ -368,14 +367,11 @@ def record_nudge_failure(
         The backoff, or None: the error is permanent, or no nudge is pending
         (then nothing changes).
     """
-    request = _request(session, public_id)
-    if request is None or request.state != RequestState.FORM_SENT:
-        return None
-    if request.next_action_at is None:
-        return None
+    if not isinstance(public_id, str) or not PUBLIC_ID_SHAPE.fullmatch(public_id):
+        return None  # not what new_public_id() makes: refused without a query
     return record_delivery_failure(
         session,
-        request,
+        public_id,
         expected_state=RequestState.FORM_SENT,
         error=error,
         permanent=permanent,
@@ -589,13 +585,5 @@ def _refuse_closed(request: FeedbackRequest) -> None:
 def _context(
     session: Session, request_id: int, policy: FeedbackPolicy, now: datetime
 ) -> FormContext:
-    request = session.scalars(
-        sa.select(FeedbackRequest)
-        .where(FeedbackRequest.id == request_id)
-        .options(
-            joinedload(FeedbackRequest.interview),
-            selectinload(FeedbackRequest.feedback).selectinload(Feedback.ratings),
-        )
-        .execution_options(populate_existing=True)
-    ).one()
+    (request,) = load_claimed_requests(session, [request_id])
     return form_context_for_request(session, request, policy=policy, now=now)

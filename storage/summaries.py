@@ -452,6 +452,12 @@ def _changed_after(session: Session, interview_id: int, after: int) -> bool:
 # Recording
 
 
+def _pending(session: Session, interview_id: int, step: SummaryStep) -> Interview | None:
+    """The interview, locked, if ``step`` is its pending unit (else None: nothing to record)."""
+    interview = lock_interview(session, interview_id)
+    return interview if interview is not None and interview.summary_pending == step else None
+
+
 def mark_summary_posted(
     session: Session,
     interview_id: int,
@@ -479,8 +485,8 @@ def mark_summary_posted(
         ``post`` is pending (recorded already, cancelled or archived meanwhile,
         unknown interview).
     """
-    interview = lock_interview(session, interview_id)
-    if interview is None or interview.summary_pending != SummaryStep.POST:
+    interview = _pending(session, interview_id, SummaryStep.POST)
+    if interview is None:
         return False
     reflects = _reflected(interview)
     result = session.execute(
@@ -509,14 +515,12 @@ def mark_summary_posted(
         interview_id, (0, 0)
     )
     session.add(OutboxEvent(event="summary.posted", interview_id=interview_id, created_at=now))
-    record_audit(
+    _audit(
         session,
-        actor="system",
-        action="summary.posted",
-        entity="interview",
-        entity_id=interview_id,
-        detail={"partial": submitted < expected, "submitted": submitted, "expected": expected},
-        at=now,
+        "summary.posted",
+        interview_id,
+        now,
+        {"partial": submitted < expected, "submitted": submitted, "expected": expected},
     )
     return True
 
@@ -532,21 +536,19 @@ def mark_summary_finished(session: Session, interview_id: int, *, now: datetime)
         True if this call made the transition; False, changing nothing, if no
         ``finish`` is pending.
     """
-    interview = lock_interview(session, interview_id)
-    if interview is None or interview.summary_pending != SummaryStep.FINISH:
+    interview = _pending(session, interview_id, SummaryStep.FINISH)
+    if interview is None:
         return False
     reflects = interview.summary_seq
     again = reflects is not None and _changed_after(session, interview_id, reflects)
     if not _finish_unit(session, interview_id, SummaryStep.FINISH, again=again, now=now):
         return False  # pragma: no cover - the row is locked
-    record_audit(
+    _audit(
         session,
-        actor="system",
-        action="summary.finished",
-        entity="interview",
-        entity_id=interview_id,
-        detail={"next": SummaryStep.UPDATE.value if again else None},
-        at=now,
+        "summary.finished",
+        interview_id,
+        now,
+        {"next": SummaryStep.UPDATE.value if again else None},
     )
     return True
 
@@ -565,8 +567,8 @@ def mark_summary_updated(
         True if this call made the transition; False, changing nothing, if no
         ``update`` is pending.
     """
-    interview = lock_interview(session, interview_id)
-    if interview is None or interview.summary_pending != SummaryStep.UPDATE:
+    interview = _pending(session, interview_id, SummaryStep.UPDATE)
+    if interview is None:
         return False
     reflects = _reflected(interview)
     again = _changed_after(session, interview_id, reflects)
@@ -581,16 +583,22 @@ def mark_summary_updated(
     ):
         return False  # pragma: no cover - the row is locked
     session.add(OutboxEvent(event="summary.updated", interview_id=interview_id, created_at=now))
+    _audit(session, "summary.updated", interview_id, now, {"again": again})
+    return True
+
+
+def _audit(
+    session: Session, action: str, interview_id: int, now: datetime, detail: dict[str, object]
+) -> None:
     record_audit(
         session,
         actor="system",
-        action="summary.updated",
+        action=action,
         entity="interview",
         entity_id=interview_id,
-        detail={"again": again},
+        detail=detail,
         at=now,
     )
-    return True
 
 
 def _reflected(interview: Interview) -> int:
@@ -668,13 +676,11 @@ def record_summary_failure(
     ):  # pragma: no cover - the row is locked
         return SummaryFailure(retry_at=now, notify_recruiter=False, recorded=False)
     if channel_error:
-        record_audit(
+        _audit(
             session,
-            actor="system",
-            action="summary.failed",
-            entity="interview",
-            entity_id=interview_id,
-            detail={"step": step.value, "error": error, "notify_recruiter": notify},
-            at=now,
+            "summary.failed",
+            interview_id,
+            now,
+            {"step": step.value, "error": error, "notify_recruiter": notify},
         )
     return SummaryFailure(retry_at=retry_at, notify_recruiter=notify)

@@ -40,7 +40,6 @@ __all__ = ["FeedError", "FeedRules", "Limits", "ParsedFeed", "external_id", "par
 HORIZON = timedelta(days=60)
 _EXTERNAL_ID_MAX = 128  # interviews.external_id
 _NOT_PEOPLE = {"ROOM", "RESOURCE"}
-_TZ_CACHE_MAX = 500
 DEFAULT_LIMITS = Limits()
 
 
@@ -89,6 +88,7 @@ def parse_feed(
         raise FeedError(f"the feed is larger than {limits.max_bytes // (1024 * 1024)} MiB")
     text = data.decode("utf-8", errors="replace")
     prescan(text, limits)
+    _clear_tz_cache()  # this feed's own VTIMEZONE blocks, not another feed's of the same TZID
     try:
         return _parse(text, rules, now, lookback, horizon, default_tz or UTC, limits)
     except FeedError:
@@ -96,7 +96,7 @@ def parse_feed(
     except Exception as exc:  # icalendar and dateutil raise many kinds on broken input
         raise FeedError(f"unreadable iCalendar data: {_describe(exc)}") from None
     finally:
-        _trim_tz_cache()
+        _clear_tz_cache()
 
 
 def _parse(
@@ -401,8 +401,12 @@ def _as_list(value: Any) -> Iterable[Any]:
     return value if isinstance(value, list) else (value,)
 
 
-def _trim_tz_cache() -> None:
-    """icalendar caches each feed's custom VTIMEZONE by TZID, process-wide: keep it small."""
+def _clear_tz_cache() -> None:
+    """Forget the time zones icalendar cached by TZID, process-wide, from the last feed.
+
+    Outlook names every custom zone "Customized Time Zone": two feeds may define it
+    differently, and icalendar would keep the first definition for every later feed.
+    """
     cache = getattr(tzp, "_TZP__tz_cache", None)
-    if isinstance(cache, dict) and len(cache) > _TZ_CACHE_MAX:
+    if isinstance(cache, dict):
         cache.clear()

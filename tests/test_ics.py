@@ -212,3 +212,25 @@ def test_ten_thousand_events_parse_within_the_limits() -> None:
     assert len(data) < Limits().max_bytes
     parsed = parse_bytes(data)
     assert parsed.events_seen == 10_000 and parsed.rows == ()
+
+
+def custom_zone_feed(offset: str) -> bytes:
+    """Outlook names every custom zone "Customized Time Zone", whatever its offset."""
+    zone = (
+        "BEGIN:VTIMEZONE\r\nTZID:Customized Time Zone\r\nBEGIN:STANDARD\r\n"
+        f"DTSTART:16010101T000000\r\nTZOFFSETFROM:{offset}\r\nTZOFFSETTO:{offset}\r\n"
+        "END:STANDARD\r\nEND:VTIMEZONE\r\n"
+    )
+    return feed(
+        "UID:z\r\nSUMMARY:Interview: Pat (ML Engineer)\r\n"
+        "DTSTART;TZID=Customized Time Zone:20270302T100000\r\n"
+        "DTEND;TZID=Customized Time Zone:20270302T110000\r\nATTENDEE:mailto:a@example.com",
+        extra=zone,
+    )
+
+
+def test_each_feed_gets_its_own_customized_time_zone() -> None:
+    [india] = parse_bytes(custom_zone_feed("+0530")).rows
+    [tokyo] = parse_bytes(custom_zone_feed("+0900")).rows
+    assert india.fields["starts_at"] == "2027-03-02T04:30:00+00:00"
+    assert tokyo.fields["starts_at"] == "2027-03-02T01:00:00+00:00"

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rubric import RubricRegistry
 from sources.ashby_api import AshbyApi, AshbyUnavailable, fetch_details
+from sources.ashby_names import split_unnamed, store_unnamed
 from sources.ashby_payload import (
     ACTIONS,
     SOURCE,
@@ -47,7 +48,13 @@ from sources.signatures import header as find_header
 from sources.signatures import hmac_sha256_hex, same
 from sources.webhooks import WebhookReply, bad_request, unauthorized
 from storage.import_file import EmailResolver
-from storage.intake import IntakeResult, cancel_missing, intake_rows
+from storage.intake import (
+    IntakeResult,
+    SourceRow,
+    cancel_missing,
+    intake_rows,
+    prefetch_emails,
+)
 from storage.interviews import Timings
 from storage.mapping import SourceMapping
 from storage.models import WebhookEvent
@@ -119,44 +126,57 @@ class AshbyEndpoint:
             logger.warning("ashby: API unavailable for schedule %s: %s", schedule.id, exc)
             return WebhookReply(503, {"error": "Ashby's API is unavailable; retry later"})
         rows = schedule_rows(schedule, details)
-        now = self.clock()
+        resolve = prefetch_emails(rows, self.mapping, self.resolve_email)  # Slack, before locks
         session = self.session_factory()
         try:
-            if not first_delivery(session, SOURCE, event_id, now):
-                return WebhookReply(200, {"duplicate": True})  # a replica took it meanwhile
-            if _stale(session, schedule, now):
-                session.commit()  # recorded: its own retries are stale too
-                logger.info(
-                    "ashby: schedule %s: an older version arrived late; ignored", schedule.id
-                )
-                return WebhookReply(200, {"stale": True})
-            result = intake_rows(
-                session,
-                rows,
-                registry=self.registry,
-                timings=self.timings,
-                mapping=self.mapping,
-                now=now,
-                resolve_email=self.resolve_email,
-                all_or_nothing=True,
-                default_tz=self.default_tz,
-            )
-            if result.errors:
-                session.rollback()  # nothing changed, the delivery not recorded either
-                return bad_request("interview events are invalid", errors=_errors(result))
-            seen = set() if schedule.cancelled else {row.external_id for row in rows}
-            removed = cancel_missing(
-                session, source=schedule_source(schedule), seen_external_ids=seen, now=now
-            )
-            session.commit()
+            reply, cancelled = self._write(session, schedule, event_id, rows, resolve)
         finally:
             session.close()  # rolls back whatever was not committed
-        cancelled = (*result.cancelled_interviews, *removed)
         self._notify(cancelled)
+        return reply
+
+    def _write(
+        self,
+        session: Session,
+        schedule: AshbySchedule,
+        event_id: str,
+        rows: Sequence[SourceRow],
+        resolve: EmailResolver | None,
+    ) -> tuple[WebhookReply, tuple[int, ...]]:
+        """Take the rows in one transaction: all of them, or (400) none."""
+        now = self.clock()
+        if not first_delivery(session, SOURCE, event_id, now):
+            return WebhookReply(200, {"duplicate": True}), ()  # a replica took it meanwhile
+        if _stale(session, schedule, now):
+            session.commit()  # recorded: its own retries are stale too
+            logger.info("ashby: schedule %s: an older version came late; ignored", schedule.id)
+            return WebhookReply(200, {"stale": True}), ()
+        ready, unnamed = split_unnamed(session, rows)
+        result = intake_rows(
+            session,
+            ready,
+            registry=self.registry,
+            timings=self.timings,
+            mapping=self.mapping,
+            now=now,
+            resolve_email=resolve,
+            all_or_nothing=True,
+            default_tz=self.default_tz,
+        )
+        if result.errors:
+            session.rollback()  # nothing changed, the delivery not recorded either
+            return bad_request("interview events are invalid", errors=_errors(result)), ()
+        store_unnamed(session, unnamed, mapping=self.mapping, now=now)
+        seen = set() if schedule.cancelled else {row.external_id for row in rows}
+        removed = cancel_missing(
+            session, source=schedule_source(schedule), seen_external_ids=seen, now=now
+        )
+        session.commit()
         counts = result.counts()
         counts["cancelled"] += len(removed)
+        counts["incomplete"] += len(unnamed)
         logger.info("ashby: schedule %s taken in: %s", schedule.id, counts)
-        return WebhookReply(200, counts)
+        return WebhookReply(200, counts), (*result.cancelled_interviews, *removed)
 
     def _seen(self, event_id: str) -> bool:
         """Already taken in? Checked first, so a replay costs no API calls (then rolled back)."""

@@ -177,3 +177,32 @@ def test_the_recruiter_is_asked_to_complete_it(served: ServedBot, fake: FakeSlac
     [dm] = forms(fake, "U0RECRUIT")  # once: the recruiter the job's mapping names
     assert "stranger@example.com" in json.dumps(dm.blocks)
     assert forms(fake, "U0BO") == []
+
+
+def test_names_ashby_refuses_reach_the_recruiter(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    fake: FakeSlack,
+    ashby: FakeAshby,
+) -> None:
+    """A key without Candidates read access: the event waits, the recruiter is told why."""
+    fake.add_user("U0RECRUIT")
+    mapping = MAPPING.model_copy(update={"defaults": {"recruiter": "U0RECRUIT"}})
+    bot = ServedBot(
+        engine,
+        session_factory,
+        fake,
+        file_config=FileConfig(mapping=mapping, ashby=AshbyConfig(api_url=ashby.url)),
+        extra_secrets={"ashby_webhook_secret": SECRET, "ashby_api_key": "a key Ashby refuses"},
+    )
+    try:
+        reply = post(bot, fixture("interview_schedule_create.json"))
+        assert (reply.status_code, reply.json()["incomplete"]) == (200, 2)
+        bot.sweep()
+        bot.sweep()
+        dms = forms(fake, "U0RECRUIT")
+        assert len(dms) == 2  # one per interview event, once
+        assert all("candidate" in json.dumps(dm.blocks) for dm in dms)
+        assert all(forms(fake, user) == [] for user in USERS)
+    finally:
+        bot.close()

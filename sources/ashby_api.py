@@ -15,6 +15,7 @@ retrying will not help, so the name stays unknown and the interview incomplete).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 # Per-call limits; a webhook asks at most a handful (application, interviews, users).
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 MAX_LOOKUPS = 20  # distinct interview and user ids looked up for one schedule
+BUDGET_SECONDS = 30.0  # all calls for one webhook; past it, 503 and Ashby retries later
 
 
 class AshbyUnavailable(Exception):
@@ -88,13 +90,26 @@ class AshbyApi:
         return results
 
 
+class _Budgeted:
+    """The calls of one webhook, refused once they took longer than the budget."""
+
+    def __init__(self, api: AshbyApi, seconds: float) -> None:
+        self._api = api
+        self._deadline = time.monotonic() + seconds
+
+    def call(self, method: str, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        if time.monotonic() > self._deadline:
+            raise AshbyUnavailable(f"{method}: Ashby's API took over the time budget")
+        return self._api.call(method, params)
+
+
 def _text(value: object) -> str | None:
     if isinstance(value, str) and value.strip():
         return value.strip()[:200]
     return None
 
 
-def _names(api: AshbyApi, schedule: AshbySchedule) -> tuple[str | None, str | None]:
+def _names(api: _Budgeted, schedule: AshbySchedule) -> tuple[str | None, str | None]:
     """The candidate's name and the job's title: application.info, then candidate/job.info."""
     try:
         application = api.call("application.info", {"applicationId": schedule.application_id})
@@ -114,7 +129,7 @@ def _names(api: AshbyApi, schedule: AshbySchedule) -> tuple[str | None, str | No
     return name, title
 
 
-def _refusable(api: AshbyApi, method: str, params: Mapping[str, Any]) -> Mapping[str, Any]:
+def _refusable(api: _Budgeted, method: str, params: Mapping[str, Any]) -> Mapping[str, Any]:
     try:
         return api.call(method, params)
     except AshbyRefused as exc:
@@ -123,7 +138,7 @@ def _refusable(api: AshbyApi, method: str, params: Mapping[str, Any]) -> Mapping
 
 
 def _lookups(
-    api: AshbyApi, method: str, key: str, ids: Iterable[str], field: str
+    api: _Budgeted, method: str, key: str, ids: Iterable[str], field: str
 ) -> dict[str, str]:
     found: dict[str, str] = {}
     for index, value in enumerate(ids):
@@ -135,7 +150,9 @@ def _lookups(
     return found
 
 
-def fetch_details(api: AshbyApi | None, schedule: AshbySchedule) -> Details:
+def fetch_details(
+    api: AshbyApi | None, schedule: AshbySchedule, *, budget: float = BUDGET_SECONDS
+) -> Details:
     """Everything the rows need from the API; an empty Details without an API key.
 
     Raises AshbyUnavailable as soon as one call cannot be answered: the webhook is
@@ -143,7 +160,8 @@ def fetch_details(api: AshbyApi | None, schedule: AshbySchedule) -> Details:
     """
     if api is None or schedule.cancelled:  # a cancellation needs no names
         return Details()
-    candidate, job = _names(api, schedule)
-    kits = _lookups(api, "interview.info", "id", interview_ids(schedule), "title")
-    emails = _lookups(api, "user.info", "userId", user_ids_without_email(schedule), "email")
+    calls = _Budgeted(api, budget)
+    candidate, job = _names(calls, schedule)
+    kits = _lookups(calls, "interview.info", "id", interview_ids(schedule), "title")
+    emails = _lookups(calls, "user.info", "userId", user_ids_without_email(schedule), "email")
     return Details(candidate=candidate, job=job, kits=kits, emails=emails)

@@ -164,9 +164,23 @@ class CalendarFeedConfig(_Section):
 
 
 class AshbyConfig(_Section):
-    """Ashby: webhooks at POST /webhooks/ashby (ASHBY_WEBHOOK_SECRET, ASHBY_API_KEY)."""
+    """Ashby: webhooks at POST /webhooks/ashby (docs/sources/ashby.md).
+
+    The webhook's secret token (ASHBY_WEBHOOK_SECRET) and the API key
+    (ASHBY_API_KEY) come from the environment; this section says where the API is.
+    """
 
     api_url: str = "https://api.ashbyhq.com"
+
+    @field_validator("api_url")
+    @classmethod
+    def _ashby_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        if parts.username or parts.password:  # the key goes in the Authorization header
+            raise ValueError("must not hold a user name or password")
+        return value.strip().rstrip("/")
 
 
 class GreenhouseConfig(_Section):

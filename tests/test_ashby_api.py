@@ -6,7 +6,9 @@ import base64
 from collections.abc import Iterator
 
 import pytest
+from pydantic import ValidationError
 
+from bot.config_sources import AshbyConfig
 from sources.ashby_api import AshbyApi, AshbyRefused, AshbyUnavailable, fetch_details
 from sources.ashby_payload import parse_schedule
 from tests.fake_ashby import API_KEY, FakeAshby, Fault, fixture, running_fake_ashby
@@ -113,3 +115,10 @@ def test_a_cancelled_schedule_asks_nothing(api: AshbyApi, ashby: FakeAshby) -> N
     doc["data"]["interviewSchedule"]["status"] = "Cancelled"
     assert fetch_details(api, parse_schedule(doc)).candidate is None
     assert ashby.calls == []
+
+
+@pytest.mark.parametrize("url", ["ftp://api.ashbyhq.com", "api.ashbyhq.com", "https://k:@x.test"])
+def test_the_api_url_is_an_http_url_without_credentials(url: str) -> None:
+    with pytest.raises(ValidationError, match="api_url"):
+        AshbyConfig(api_url=url)
+    assert AshbyConfig(api_url="http://127.0.0.1:8080/").api_url == "http://127.0.0.1:8080"

@@ -227,12 +227,7 @@ def _digest_row(session: Session, recruiter: str) -> RecruiterDigest | None:
 
 
 def record_form_failure(
-    session: Session,
-    public_id: str,
-    *,
-    error: str,
-    permanent: bool,
-    now: datetime,
+    session: Session, public_id: str, *, error: str, permanent: bool, now: datetime
 ) -> timedelta | None:
     """Record a failed form DM on a ``pending`` request and decide when to retry.
 
@@ -249,27 +244,28 @@ def record_form_failure(
         (then nothing changes).
     """
     return record_delivery_failure(
-        session,
-        public_id,
-        expected_state=RequestState.PENDING,
-        error=error,
-        permanent=permanent,
-        now=now,
-        action="request.form_failed",
+        session, public_id, RequestState.PENDING, error=error, permanent=permanent, now=now
     )
+
+
+_FAILED_ACTIONS = {
+    RequestState.PENDING: "request.form_failed",
+    RequestState.FORM_SENT: "request.nudge_failed",
+}
 
 
 def record_delivery_failure(
     session: Session,
     public_id: str,
-    *,
     expected_state: RequestState,
+    *,
     error: str,
     permanent: bool,
     now: datetime,
-    action: str,
 ) -> timedelta | None:
-    """A failed form or nudge DM: count, back off or stop, audit (``action``, if permanent).
+    """A failed form (``pending``) or nudge (``form_sent``) DM: count, back off or stop.
+
+    A permanent error is audited as ``request.form_failed`` or ``request.nudge_failed``.
 
     The update (:func:`storage.jobs.record_failure`) is conditional on the
     request being in ``expected_state`` with work due, so an unknown request,
@@ -301,7 +297,7 @@ def record_delivery_failure(
         record_audit(
             session,
             actor="system",
-            action=action,
+            action=_FAILED_ACTIONS[expected_state],
             entity="request",
             entity_id=request.id,
             detail={"request": request.public_id, "error": error[:_ERROR_MAX_CHARS]},

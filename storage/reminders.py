@@ -348,12 +348,7 @@ def mark_nudge_sent(
 
 
 def record_nudge_failure(
-    session: Session,
-    public_id: str,
-    *,
-    error: str,
-    permanent: bool,
-    now: datetime,
+    session: Session, public_id: str, *, error: str, permanent: bool, now: datetime
 ) -> timedelta | None:
     """Record a failed nudge DM and decide when to retry, as :func:`record_form_failure` does.
 
@@ -370,13 +365,7 @@ def record_nudge_failure(
     if not isinstance(public_id, str) or not PUBLIC_ID_SHAPE.fullmatch(public_id):
         return None  # not what new_public_id() makes: refused without a query
     return record_delivery_failure(
-        session,
-        public_id,
-        expected_state=RequestState.FORM_SENT,
-        error=error,
-        permanent=permanent,
-        now=now,
-        action="request.nudge_failed",
+        session, public_id, RequestState.FORM_SENT, error=error, permanent=permanent, now=now
     )
 
 

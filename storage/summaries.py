@@ -536,13 +536,9 @@ def mark_summary_finished(session: Session, interview_id: int, *, now: datetime)
         True if this call made the transition; False, changing nothing, if no
         ``finish`` is pending.
     """
-    interview = _pending(session, interview_id, SummaryStep.FINISH)
-    if interview is None:
+    again = _finish_unit(session, interview_id, SummaryStep.FINISH, now=now)
+    if again is None:
         return False
-    reflects = interview.summary_seq
-    again = reflects is not None and _changed_after(session, interview_id, reflects)
-    if not _finish_unit(session, interview_id, SummaryStep.FINISH, again=again, now=now):
-        return False  # pragma: no cover - the row is locked
     _audit(
         session,
         "summary.finished",
@@ -567,21 +563,11 @@ def mark_summary_updated(
         True if this call made the transition; False, changing nothing, if no
         ``update`` is pending.
     """
-    interview = _pending(session, interview_id, SummaryStep.UPDATE)
-    if interview is None:
+    again = _finish_unit(
+        session, interview_id, SummaryStep.UPDATE, now=now, summary_updated_at=included_until
+    )
+    if again is None:
         return False
-    reflects = _reflected(interview)
-    again = _changed_after(session, interview_id, reflects)
-    if not _finish_unit(
-        session,
-        interview_id,
-        SummaryStep.UPDATE,
-        again=again,
-        now=now,
-        summary_updated_at=included_until,
-        summary_seq=reflects,
-    ):
-        return False  # pragma: no cover - the row is locked
     session.add(OutboxEvent(event="summary.updated", interview_id=interview_id, created_at=now))
     _audit(session, "summary.updated", interview_id, now, {"again": again})
     return True
@@ -612,14 +598,22 @@ def _reflected(interview: Interview) -> int:
 
 
 def _finish_unit(
-    session: Session,
-    interview_id: int,
-    step: SummaryStep,
-    *,
-    again: bool,
-    now: datetime,
-    **values: object,
-) -> bool:
+    session: Session, interview_id: int, step: SummaryStep, *, now: datetime, **values: object
+) -> bool | None:
+    """Record the pending ``finish`` or ``update`` done, under the interview's row lock.
+
+    Returns whether an ``update`` follows (due now: a change the message does
+    not reflect), or None if ``step`` was not pending (nothing changed).
+    """
+    interview = _pending(session, interview_id, step)
+    if interview is None:
+        return None
+    if step == SummaryStep.FINISH:
+        # The thread goes with the posted message: compare with what it reflects.
+        reflects = interview.summary_seq
+    else:
+        reflects = values["summary_seq"] = _reflected(interview)
+    again = reflects is not None and _changed_after(session, interview_id, reflects)
     result = session.execute(
         sa.update(Interview)
         .where(Interview.id == interview_id, Interview.summary_pending == step)
@@ -634,7 +628,9 @@ def _finish_unit(
         )
         .execution_options(synchronize_session="fetch")
     )
-    return rowcount(result) == 1
+    if rowcount(result) != 1:  # pragma: no cover - the row is locked
+        return None
+    return again
 
 
 def record_summary_failure(

@@ -47,7 +47,12 @@ class _Rejected(Exception):
 
 
 def _error(index: int | None, field: str, message: str) -> dict[str, Any]:
-    return {"index": index, "field": field, "message": message}
+    return {"index": index, "field": _printable(field), "message": _printable(message)}
+
+
+def _printable(text: str) -> str:
+    # A key can hold a lone surrogate (JSON "\udfff"), which no UTF-8 answer can carry.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")[:500]
 
 
 def parse_body(body: bytes) -> list[SourceRow] | WebhookReply:

@@ -14,8 +14,8 @@ is a :class:`RowError`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Literal
 
@@ -104,6 +104,7 @@ class _Prepared:
     known: dict[str, Any] = field(default_factory=dict)
     missing: list[Missing] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
+    settled: bool = False  # a person completed this very row already: nothing to do
 
 
 def intake_rows(
@@ -127,10 +128,11 @@ def intake_rows(
     written (``resolve_email`` may call Slack).
     """
     cache: dict[str, str | LookupError] = {}
-    prepared = [
-        _prepare(i, row, registry, mapping, resolve_email, cache, default_tz)
-        for i, row in enumerate(rows)
-    ]
+
+    def prepare(index: int, row: SourceRow) -> _Prepared:
+        return _prepare(index, row, registry, mapping, resolve_email, cache, default_tz)
+
+    prepared = [_after_a_person(session, prepare(i, row), prepare) for i, row in enumerate(rows)]
     _check_duplicates(prepared)
     if all_or_nothing and any(p.errors for p in prepared):
         return _result(
@@ -178,6 +180,11 @@ def _prepare(
     if not isinstance(row.external_id, str) or not 1 <= len(row.external_id.strip()) <= 128:
         prepared.errors.append(RowError(index, "external_id", "must be 1 to 128 characters"))
         return prepared
+    bad = _unstorable({"external_id": row.external_id, **row.fields}, "")
+    if bad is not None:
+        # NUL or a lone surrogate: no text column (nor a Slack lookup) can take it.
+        prepared.errors.append(RowError(index, bad[0], bad[1]))
+        return prepared
     if row.cancelled:
         return prepared
     data, prepared.missing = resolve_row(mapping, row.fields)
@@ -212,6 +219,72 @@ def _prepare(
     if not prepared.missing:
         prepared.spec = spec
     return prepared
+
+
+def _after_a_person(
+    session: Session, p: _Prepared, prepare: Callable[[int, SourceRow], _Prepared]
+) -> _Prepared:
+    """An incomplete row a person already completed (in the schedule modal) stays done.
+
+    The same row again changes nothing (a feed repeats it on every poll). A changed
+    one takes what the person supplied from the interview they made (channel,
+    people, the job's rubric and level, a missing panel) and is applied if that
+    completes it; else it is incomplete again and the recruiter is asked again.
+    """
+    if p.spec is not None or p.errors or p.row.cancelled:
+        return p
+    stored = session.scalars(
+        sa.select(IncompleteInterview).where(IncompleteInterview.external_id == p.row.external_id)
+    ).one_or_none()
+    if stored is None or stored.resolved_interview_id is None:
+        return p
+    if stored.row == p.known and stored.missing == _missing_json(p.missing):
+        p.settled = True
+        return p
+    interview = session.get(Interview, stored.resolved_interview_id)
+    if interview is None:
+        return p
+    missing = {m.field for m in p.missing}
+    fields = dict(p.row.fields)
+    for key in _PEOPLE_MISSING:
+        if key in missing:
+            fields[key] = getattr(interview, key)
+    if "job" in missing:
+        fields.pop("job", None)
+        fields.update(
+            rubric=interview.rubric_id, target_level=interview.target_level, role=interview.role
+        )
+    if "panel" in missing:
+        fields["panel"] = [
+            {"interviewer": r.interviewer, "focus": list(r.focus_skills), "shadow": r.shadow}
+            for r in sorted(interview.requests, key=lambda r: (r.position, r.id))
+        ]
+    again = prepare(p.index, replace(p.row, fields=fields))
+    return again if again.spec is not None else p
+
+
+def _missing_json(missing: Sequence[Missing]) -> list[dict[str, str]]:
+    return [{"field": m.field, "message": m.message} for m in missing]
+
+
+def _unstorable(value: object, path: str) -> tuple[str, str] | None:
+    """The first string in ``value`` holding NUL or a lone surrogate: (its path, why)."""
+    if isinstance(value, str):
+        for char in value:
+            if char == "\x00" or "\ud800" <= char <= "\udfff":
+                return path, f"holds the character U+{ord(char):04X}, which cannot be stored"
+        return None
+    items: list[tuple[str, object]] = []
+    if isinstance(value, Mapping):
+        items = [(path or "row", k) for k in value]  # keys first: a path never holds one
+        items += [(f"{path}.{k}" if path else str(k), v) for k, v in value.items()]
+    elif isinstance(value, list | tuple):
+        items = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    for where, item in items:
+        found = _unstorable(item, where)
+        if found is not None:
+            return found
+    return None
 
 
 def _absent(value: object) -> bool:
@@ -339,6 +412,8 @@ def _write(
 ) -> Outcome:
     if p.errors:
         return "invalid"
+    if p.settled:
+        return "unchanged"
     row = p.row
     if row.cancelled:
         return _cancel(session, p, now, cancelled)
@@ -349,7 +424,7 @@ def _write(
             source=row.source,
             external_id=row.external_id,
             row=p.known,
-            missing=[{"field": m.field, "message": m.message} for m in p.missing],
+            missing=_missing_json(p.missing),
             recruiter=recruiter
             if isinstance(recruiter, str) and SLACK_USER_ID.match(recruiter)
             else None,

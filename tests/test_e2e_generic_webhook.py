@@ -229,6 +229,11 @@ def test_incomplete_row_reaches_the_recruiter_and_completes_in_the_modal(
     assert "Interviews to complete" not in json.dumps(served.open_home("U0REC"))
     sweep_at(served, 10, 5)
     assert len(form_dms(fake, "U0AAA")) == 1
-    # The source's later, complete version updates the same interview.
+    # The source repeating the incomplete row does not undo the recruiter's work.
+    assert post_webhook(served, {"interviews": [unknown]})[1]["unchanged"] == 1
+    served.sweep()
+    asked = [m for m in fake.messages_in("U0REC") if "incomplete_complete" in json.dumps(m.blocks)]
+    assert len(asked) == 1, "the recruiter was asked again"
+    # The source's later, complete version is the same interview.
     fixed = row(panel=[{"interviewer": "U0AAA", "focus": ["system_design"]}])
     assert post_webhook(served, {"interviews": [fixed]})[1]["unchanged"] == 1

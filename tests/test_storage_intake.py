@@ -310,3 +310,61 @@ def test_first_delivery_dedupes_per_source_and_prunes(
         assert first_delivery(session, "ashby", "e1", NOW + timedelta(days=1, seconds=1))
     with pytest.raises(ValueError), session_factory.begin() as session:
         first_delivery(session, "ashby", "x" * 129, NOW)
+
+
+def complete_by_hand(
+    factory: sessionmaker[Session], registry: RubricRegistry, data: dict[str, Any]
+) -> int:
+    """What the schedule modal does for an incomplete interview (handlers.schedule)."""
+    from storage.import_file import parse_interview
+    from storage.incomplete import resolve_incomplete
+    from storage.interviews import import_interviews
+
+    spec = parse_interview(data, source="schedule modal", registry=registry)
+    with factory.begin() as session:
+        [result] = import_interviews(
+            session, [spec], registry=registry, timings=TIMINGS, now=NOW, source="webhook"
+        )
+        resolve_incomplete(session, str(data["external_id"]), result.interview_id, NOW)
+    return result.interview_id
+
+
+def test_a_row_a_person_completed_stays_completed(
+    session_factory: sessionmaker[Session], registry: RubricRegistry
+) -> None:
+    no_channel = row(hiring_channel=None)
+    assert take(session_factory, registry, [no_channel]).outcomes == ("incomplete",)
+    made = complete_by_hand(
+        session_factory, registry, {**fields(hiring_channel="C0PICKED"), "external_id": "webhook:1"}
+    )
+    # The source repeats itself: nothing changes, nobody is asked again.
+    assert take(session_factory, registry, [no_channel]).outcomes == ("unchanged",)
+    with session_factory() as session:
+        assert all_incomplete(session) == []
+    # The source moves it: what the person picked is kept, the new time applied.
+    moved = row(hiring_channel=None, starts_at="2027-03-01T15:00:00+01:00")
+    assert take(session_factory, registry, [moved]).outcomes == ("updated",)
+    [ada] = interviews(session_factory)
+    assert (ada.id, ada.hiring_channel) == (made, "C0PICKED")
+    assert ada.starts_at == datetime(2027, 3, 1, 14, 0, tzinfo=UTC)
+    # Something the person cannot have decided (a new unknown interviewer): asked again.
+    again = row(hiring_channel=None, panel=[{"interviewer": "eve@example.com"}])
+    assert take(session_factory, registry, [again]).outcomes == ("incomplete",)
+    with session_factory() as session:
+        [open_] = all_incomplete(session)
+        assert [m[0] for m in open_.missing] == ["hiring_channel", "panel[0].interviewer"]
+
+
+def test_text_no_column_can_hold_is_an_error_not_a_crash(
+    session_factory: sessionmaker[Session], registry: RubricRegistry
+) -> None:
+    rows = [
+        SourceRow("webhook", "bad\udfff", {}, cancelled=True),
+        row("webhook:2", panel=[{"interviewer": "e\x00ve@example.com"}]),
+    ]
+    result = take(session_factory, registry, rows, all_or_nothing=True)
+    assert [(e.index, e.field) for e in result.errors] == [
+        (0, "external_id"),
+        (1, "panel[0].interviewer"),
+    ]
+    assert "U+DFFF" in result.errors[0].message

@@ -204,6 +204,9 @@ def test_fuzz_signed_bodies(served: ServedBot, caplog: pytest.LogCaptureFixture)
         body, headers = signed(payload, now=now)
         before, ids_before = state(served), external_ids(served)
         reply = post(served, body, headers)
+        if len(body) > 1024 * 1024:  # refused by the server before it is read
+            assert reply.status_code == 413 and state(served) == before
+            return
         assert reply.status_code in (200, 400), reply.text
         answer = reply.json()
         if reply.status_code == 400:

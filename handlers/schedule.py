@@ -88,7 +88,7 @@ class ScheduleListeners:
                 ),
                 now=now,
                 actor=user,
-                source=owner.source if owner is not None else None,
+                source=owner.source if owner is not None else "modal",
             )
             if owner is not None:
                 resolve_incomplete(session, owner.external_id, result.interview_id, now)

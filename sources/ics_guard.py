@@ -15,6 +15,7 @@ the same feed is always taken in or refused the same way:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -46,20 +47,29 @@ def prescan(text: str, limits: Limits) -> None:
     if not head.startswith("BEGIN:VCALENDAR"):
         raise FeedError("not an iCalendar feed (it does not begin with BEGIN:VCALENDAR)")
     depth = components = timezones = 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        # A folded continuation starts with a space or tab, so BEGIN/END are whole lines.
+    zone_dates = 0
+    in_zone = False
+    # Unfolded as icalendar unfolds (a line starting with a space or tab continues the last).
+    for number, line in enumerate(_UNFOLD.sub("", text).splitlines(), start=1):
         upper = line[:6].upper()
         if upper == "BEGIN:":
             depth += 1
             components += 1
             if line[6:].strip().upper() == "VTIMEZONE":
                 timezones += 1
+                in_zone = True
             if depth > limits.max_depth:
                 raise FeedError(f"line {number}: components nested deeper than {limits.max_depth}")
         elif upper.startswith("END:"):
             depth -= 1
             if depth < 0:
                 raise FeedError(f"line {number}: END without BEGIN")
+            if line[4:].strip().upper() == "VTIMEZONE":
+                in_zone = False
+        elif in_zone:
+            zone_dates += _zone_rule_cost(line, number)
+            if zone_dates > _ZONE_DATES_MAX:
+                raise FeedError(f"line {number}: the time zones hold too many transitions")
     if components > limits.max_components:
         raise FeedError(
             f"the feed holds {components} components; at most {limits.max_components} are read"
@@ -70,6 +80,46 @@ def prescan(text: str, limits: Limits) -> None:
         )
     if depth != 0:
         raise FeedError("the feed ends inside a component (BEGIN without END)")
+
+
+_UNFOLD = re.compile(r"\r?\n[ \t]")
+_ZONE_DATES_MAX = 2_000  # RDATEs plus yearly changes, summed over the feed's zones
+_ZONE_CHANGES_MAX = 8
+
+
+def _zone_rule_cost(line: str, number: int) -> int:
+    """What one line of a VTIMEZONE costs, in transitions a year (RDATE: its dates).
+
+    icalendar expands a zone's rules when the feed is read, from the zone's DTSTART
+    (often 1601) on: only yearly rules with a few changes a year are allowed, as
+    every real zone has (FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU, or BYMONTHDAY=8,...,14).
+    """
+    name, _, value = line.partition(":")
+    name = name.split(";")[0].strip().upper()
+    if name == "RDATE":
+        return value.count(",") + 1
+    if name != "RRULE":
+        return 0
+    parts = {
+        key: [v for v in found.split(",") if v]
+        for key, _, found in (part.partition("=") for part in value.upper().split(";"))
+    }
+    freq = (parts.get("FREQ") or [""])[0]
+    if freq != "YEARLY":
+        raise FeedError(f"line {number}: a time zone rule that is not yearly (FREQ={freq})")
+    months = len(parts.get("BYMONTH", [])) or (12 if "BYMONTHDAY" in parts else 1)
+    days = len(parts.get("BYMONTHDAY", []))
+    if not days:
+        weekdays = parts.get("BYDAY", [])
+        every = [d for d in weekdays if d.isalpha()]
+        # A weekday without an ordinal matches every week of the month (or the year).
+        days = len(weekdays) - len(every) + len(every) * (5 if "BYMONTH" in parts else 53)
+    per_year = months * max(1, days)
+    for part in ("BYYEARDAY", "BYWEEKNO", "BYSETPOS", "BYHOUR", "BYMINUTE", "BYSECOND"):
+        per_year *= max(1, len(parts.get(part, [])))
+    if per_year > _ZONE_CHANGES_MAX:
+        raise FeedError(f"line {number}: a time zone rule with too many changes a year")
+    return per_year
 
 
 _PERIOD = {

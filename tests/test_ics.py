@@ -234,3 +234,44 @@ def test_each_feed_gets_its_own_customized_time_zone() -> None:
     [tokyo] = parse_bytes(custom_zone_feed("+0900")).rows
     assert india.fields["starts_at"] == "2027-03-02T04:30:00+00:00"
     assert tokyo.fields["starts_at"] == "2027-03-02T01:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("FREQ=MINUTELY", "not yearly"),
+        # Folded, as a feed may fold any line: unfolded before it is checked.
+        ("FREQ=HOUR\r\n LY", "not yearly"),
+        ("FREQ=YEARLY;BYDAY=SU", "too many changes a year"),
+    ],
+)
+def test_time_zone_rules_that_would_expand_for_minutes_are_refused(rule: str, message: str) -> None:
+    # icalendar expands a zone's transitions from its DTSTART when it reads the feed:
+    # an hourly rule from 1601 took 25 s, a minutely one over a minute.
+    zone = (
+        "BEGIN:VTIMEZONE\r\nTZID:Bomb\r\nBEGIN:STANDARD\r\nDTSTART:16010101T000000\r\n"
+        f"TZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nRRULE:{rule}\r\nEND:STANDARD\r\n"
+        "END:VTIMEZONE\r\n"
+    )
+    with pytest.raises(FeedError, match=message):
+        parse_bytes(feed(event("u1"), extra=zone))
+
+
+def test_real_time_zone_rules_are_read() -> None:
+    # The US rule of 1987-2006 lists seven month days; Exchange's one weekday.
+    for rule in (
+        "FREQ=YEARLY;BYMONTH=4;BYMONTHDAY=1,2,3,4,5,6,7;BYDAY=SU",
+        "FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10",
+    ):
+        zone = (
+            "BEGIN:VTIMEZONE\r\nTZID:Old US\r\nBEGIN:STANDARD\r\nDTSTART:19870101T020000\r\n"
+            f"TZOFFSETFROM:-0500\r\nTZOFFSETTO:-0500\r\nRRULE:{rule}\r\nEND:STANDARD\r\n"
+            "END:VTIMEZONE\r\n"
+        )
+        data = feed(
+            "UID:z\r\nSUMMARY:Interview: Pat (ML Engineer)\r\n"
+            "DTSTART;TZID=Old US:20270302T100000\r\nDTEND;TZID=Old US:20270302T110000",
+            extra=zone,
+        )
+        [row] = parse_bytes(data).rows
+        assert row.fields["starts_at"] == "2027-03-02T15:00:00+00:00"

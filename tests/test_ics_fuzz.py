@@ -123,18 +123,30 @@ _EVENT = st.builds(
     st.one_of(st.just([]), st.just([]), st.just([]), st.lists(_STRUCTURE, max_size=1)),
 )
 _TIMEZONE = st.builds(
-    lambda tzid, offset: [
+    lambda tzid, offset, rule: [
         "BEGIN:VTIMEZONE",
         f"TZID:{tzid}",
         "BEGIN:STANDARD",
         "DTSTART:16010101T030000",
         f"TZOFFSETFROM:{offset}",
         f"TZOFFSETTO:{offset}",
+        *([rule] if rule else []),
         "END:STANDARD",
         "END:VTIMEZONE",
     ],
     _TZIDS,
     st.sampled_from(["+0100", "-1200", "+0530", "+0100", "+9999", "x"]),
+    st.sampled_from(
+        [
+            "",
+            "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+            "RRULE:FREQ=HOURLY",
+            "RRULE:FREQ=YEARLY;BYDAY=SU",
+            "RRULE:FREQ=YEARLY;BYMONTHDAY=1,2,3,4,5,6,7;BYDAY=SU;BYMONTH=4",
+            "RDATE:20270101T000000,20280101T000000",
+            "RRULE:FREQ=YEAR\r\n LY;COUNT=x",
+        ]
+    ),
 )
 _STRUCTURED = st.builds(
     lambda zones, events, newline: newline.join(

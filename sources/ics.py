@@ -32,7 +32,7 @@ import icalendar
 import recurring_ical_events  # type: ignore[import-untyped]
 from icalendar.timezone import tzp
 
-from sources.ics_guard import FeedError, Limits, prescan, series_steps
+from sources.ics_guard import FeedError, Limits, prepare, series_steps
 from storage.intake import SourceRow
 
 __all__ = ["FeedError", "FeedRules", "Limits", "ParsedFeed", "external_id", "parse_feed"]
@@ -86,8 +86,7 @@ def parse_feed(
     """
     if len(data) > limits.max_bytes:
         raise FeedError(f"the feed is larger than {limits.max_bytes // (1024 * 1024)} MiB")
-    text = data.decode("utf-8", errors="replace")
-    prescan(text, limits)
+    text = prepare(data.decode("utf-8", errors="replace"), limits)
     _clear_tz_cache()  # this feed's own VTIMEZONE blocks, not another feed's of the same TZID
     try:
         return _parse(text, rules, now, lookback, horizon, default_tz or UTC, limits)

@@ -275,3 +275,20 @@ def test_real_time_zone_rules_are_read() -> None:
         )
         [row] = parse_bytes(data).rows
         assert row.fields["starts_at"] == "2027-03-02T15:00:00+00:00"
+
+
+def test_descriptions_alarms_and_attachments_cost_nothing() -> None:
+    # Outlook's HTML description, a base64 attachment, an alarm: never parsed.
+    big = "x" * (3 * 1024 * 1024)
+    data = feed(
+        event(
+            "u1",
+            extra=f"X-ALT-DESC;FMTTYPE=text/html:{big}\r\nCATEGORIES:{'a,' * 100_000}a\r\n"
+            "BEGIN:VALARM\r\nTRIGGER:-PT15M\r\nACTION:DISPLAY\r\nEND:VALARM",
+        )
+    )
+    [row] = parse_bytes(data).rows
+    assert row.fields["panel"] == [{"interviewer": "a@example.com"}]
+    # A property the parser does read is refused when no calendar could be that long.
+    with pytest.raises(FeedError, match="a SUMMARY line of"):
+        parse_bytes(feed(event("u2", title="Interview: " + big)))

@@ -22,7 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from handlers.blocks.incomplete import build_incomplete_dm, field_name
+from handlers.blocks.incomplete import build_incomplete_dm, build_incomplete_done, field_name
 from handlers.blocks.notice import build_notice_modal
 from handlers.blocks.schedule_modal import build_schedule_modal
 from handlers.blocks.schedule_prefill import Prefill
@@ -30,8 +30,10 @@ from handlers.context import BotContext
 from handlers.timezones import TimeZones
 from storage.forms import PERMANENT_SLACK_ERRORS
 from storage.incomplete import (
+    DoneNotice,
     claim_due_incomplete,
     incomplete_for,
+    load_due_incomplete,
     load_incomplete,
     mark_incomplete_notified,
     record_incomplete_failure,
@@ -109,35 +111,57 @@ class IncompleteNotices:
 
     def run(self, unit: Any, now: datetime) -> str:
         with self.ctx.session_factory() as session:
-            item = load_incomplete(session, int(unit))
+            item = load_due_incomplete(session, int(unit))
         if item is None:
-            return "done"  # completed or cancelled since it was claimed
+            return "done"  # cancelled since it was claimed
+        if isinstance(item, DoneNotice):
+            return self._say_done(item, now)
         try:
             recipients = [item.recruiter] if item.recruiter else team_members(self.ctx, self.client)
         except _Transient as exc:
             return self._failed(item.id, str(exc), permanent=False, now=now)
         if not recipients:
             return self._failed(item.id, NO_RECIPIENT, permanent=True, now=now)
-        errors = self._send(item, recipients)
-        if len(errors) == len(recipients):
+        sent, errors = self._send(item, recipients)
+        if not sent:
             permanent = all(error in PERMANENT_SLACK_ERRORS for error in errors)
             return self._failed(item.id, ", ".join(sorted(set(errors))), permanent, now=now)
         if errors:  # told someone: not sent again to those who got it
             logger.warning("incomplete interview %d: %d DM(s) failed", item.id, len(errors))
         with self.ctx.session_factory.begin() as session:
-            mark_incomplete_notified(session, item.id, now=now)
+            mark_incomplete_notified(session, item.id, now=now, dms=sent)
         logger.info("incomplete interview %d: told %d recruiter(s)", item.id, len(recipients))
         return "done"
 
-    def _send(self, item: IncompleteView, recipients: Sequence[str]) -> list[str]:
+    def _send(
+        self, item: IncompleteView, recipients: Sequence[str]
+    ) -> tuple[list[tuple[str, str]], list[str]]:
+        """The DMs sent as (channel, ts), and the errors of those that were not."""
+        sent: list[tuple[str, str]] = []
         errors: list[str] = []
         for user in recipients:
             text, blocks = build_incomplete_dm(item, tz=self.timezones.of(self.client, user))
             try:
-                self.client.chat_postMessage(channel=user, text=text, blocks=blocks)
+                reply = self.client.chat_postMessage(channel=user, text=text, blocks=blocks)
             except (SlackApiError, OSError) as exc:
                 errors.append(_error_of(exc))
-        return errors
+                continue
+            sent.append((str(reply.get("channel") or user), str(reply.get("ts") or "")))
+        return sent, errors
+
+    def _say_done(self, done: DoneNotice, now: datetime) -> str:
+        """Its DMs lose the button: someone completed it (best effort, never retried)."""
+        text, blocks = build_incomplete_done(done.item, interview_id=done.interview_id)
+        for channel, ts in done.dms:
+            try:
+                self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            except (SlackApiError, OSError) as exc:
+                logger.warning(
+                    "incomplete interview %d: update failed (%s)", done.item.id, _error_of(exc)
+                )
+        with self.ctx.session_factory.begin() as session:
+            mark_incomplete_notified(session, done.item.id, now=now)
+        return "done"
 
     def _failed(self, incomplete_id: int, error: str, permanent: bool, *, now: datetime) -> str:
         with self.ctx.session_factory.begin() as session:

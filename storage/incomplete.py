@@ -10,6 +10,7 @@ modal creates the interview and resolves the row in one transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,11 +22,13 @@ from storage.jobs import Claimed, backoff, claim_due
 from storage.models import IncompleteInterview
 
 __all__ = [
+    "DoneNotice",
     "IncompleteView",
     "all_incomplete",
     "claim_due_incomplete",
     "drop_incomplete",
     "incomplete_for",
+    "load_due_incomplete",
     "load_incomplete",
     "mark_incomplete_notified",
     "record_incomplete_failure",
@@ -108,6 +111,7 @@ def upsert_incomplete(
     stored.missing = wanted_missing
     stored.recruiter = recruiter
     stored.resolved_interview_id = None
+    stored.notified_dms = []
     stored.notify_due_at = now
     stored.notify_attempts = 0
     stored.last_error = None
@@ -124,7 +128,9 @@ def resolve_incomplete(
     if stored is None or stored.resolved_interview_id == interview_id:
         return False
     stored.resolved_interview_id = interview_id
-    stored.notify_due_at = None
+    # The recruiters' DMs still offer the button: the job kind updates them.
+    stored.notify_due_at = now if stored.notified_dms else None
+    stored.notify_attempts = 0
     stored.updated_at = now
     session.flush()
     return True
@@ -177,23 +183,51 @@ def load_incomplete(session: Session, incomplete_id: int) -> IncompleteView | No
 
 
 def claim_due_incomplete(session: Session, *, now: datetime, limit: int = 20) -> list[Claimed]:
-    """Claim incomplete interviews whose recruiter is due a DM (storage.jobs lease)."""
+    """Claim incomplete interviews due a DM, or whose DMs must say they are done (a lease)."""
     return claim_due(
-        session,
-        IncompleteInterview.id,
-        IncompleteInterview.notify_due_at,
-        now=now,
-        limit=limit,
-        where=[IncompleteInterview.resolved_interview_id.is_(None)],
+        session, IncompleteInterview.id, IncompleteInterview.notify_due_at, now=now, limit=limit
     )
 
 
-def mark_incomplete_notified(session: Session, incomplete_id: int, *, now: datetime) -> None:
-    session.execute(
-        sa.update(IncompleteInterview)
-        .where(IncompleteInterview.id == incomplete_id)
-        .values(notify_due_at=None, notified_at=now, last_error=None, updated_at=now)
+@dataclass(frozen=True)
+class DoneNotice:
+    """A completed incomplete interview whose recruiters' DMs still offer the button."""
+
+    item: IncompleteView
+    interview_id: int
+    dms: tuple[tuple[str, str], ...]  # (channel, ts)
+
+
+def load_due_incomplete(session: Session, incomplete_id: int) -> IncompleteView | DoneNotice | None:
+    """What a claimed unit is: an open one to tell, a completed one to update, or gone."""
+    row = session.get(IncompleteInterview, incomplete_id)
+    if row is None:
+        return None
+    if row.resolved_interview_id is None:
+        return _view(row)
+    dms = tuple(
+        (str(d[0]), str(d[1]))
+        for d in row.notified_dms or []
+        if isinstance(d, list) and len(d) == 2
     )
+    return DoneNotice(_view(row), row.resolved_interview_id, dms)
+
+
+def mark_incomplete_notified(
+    session: Session, incomplete_id: int, *, now: datetime, dms: Sequence[tuple[str, str]] = ()
+) -> None:
+    """Told (``dms`` sent), or, for a completed one, its DMs updated (``dms`` empty)."""
+    row = session.get(IncompleteInterview, incomplete_id)
+    if row is None:
+        return
+    row.notified_dms = [list(dm) for dm in dms]
+    row.last_error = None
+    row.updated_at = now
+    if dms:
+        row.notified_at = now
+    # Completed while the DM was on its way: it falls due again, to say so.
+    row.notify_due_at = now if dms and row.resolved_interview_id is not None else None
+    session.flush()
 
 
 def record_incomplete_failure(

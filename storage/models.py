@@ -476,6 +476,8 @@ class IncompleteInterview(Base):
     notify_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     notify_attempts: Mapped[int] = mapped_column(default=0)
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # [[channel, ts], ...] of the DMs sent: once it is completed, they say so (no button).
+    notified_dms: Mapped[list[list[str]]] = mapped_column(sa.JSON, default=list)
     last_error: Mapped[str | None] = mapped_column(sa.String(255))
     resolved_interview_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("interviews.id", ondelete="SET NULL")

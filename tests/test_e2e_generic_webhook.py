@@ -229,10 +229,17 @@ def test_incomplete_row_reaches_the_recruiter_and_completes_in_the_modal(
     assert "Interviews to complete" not in json.dumps(served.open_home("U0REC"))
     sweep_at(served, 10, 5)
     assert len(form_dms(fake, "U0AAA")) == 1
+    # The recruiter's DM no longer offers the button: it says the interview is complete.
+    [dm] = [m for m in fake.messages_in("U0REC") if m.history]
+    assert "now complete" in json.dumps(dm.blocks) and "incomplete_complete" not in json.dumps(
+        dm.blocks
+    )
     # The source repeating the incomplete row does not undo the recruiter's work.
     assert post_webhook(served, {"interviews": [unknown]})[1]["unchanged"] == 1
     served.sweep()
-    asked = [m for m in fake.messages_in("U0REC") if "incomplete_complete" in json.dumps(m.blocks)]
+    asked = [
+        c for c in fake.calls_to("chat.postMessage") if "incomplete_complete" in json.dumps(c.args)
+    ]
     assert len(asked) == 1, "the recruiter was asked again"
     # The source's later, complete version is the same interview.
     fixed = row(panel=[{"interviewer": "U0AAA", "focus": ["system_design"]}])

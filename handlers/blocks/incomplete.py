@@ -17,6 +17,7 @@ from storage.incomplete_view import IncompleteView
 __all__ = [
     "COMPLETE_ACTION",
     "build_incomplete_dm",
+    "build_incomplete_done",
     "complete_button",
     "incomplete_home_item",
     "missing_lines",
@@ -123,3 +124,11 @@ def incomplete_home_item(item: IncompleteView, *, tz: tzinfo) -> Block:
         f"{line}\nMissing: {escape_mrkdwn(missing)}",
         accessory=complete_button(item.id, primary=False),
     )
+
+
+def build_incomplete_done(item: IncompleteView, *, interview_id: int) -> tuple[str, list[Block]]:
+    """The same DM once the interview was completed (here, by anyone, or by its source)."""
+    headline = f"An interview from *{escape_mrkdwn(item.source)}* is now complete."
+    lines = [headline, _title(item), f"It is interview {interview_id}; forms go out after it ends."]
+    text = truncate(f"Interview of {item.candidate} is complete (interview {interview_id})", 300)
+    return text, [section("\n".join(lines))]

@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("notify_due_at", _WHEN, nullable=True),
         sa.Column("notify_attempts", sa.Integer(), nullable=False),
         sa.Column("notified_at", _WHEN, nullable=True),
+        sa.Column("notified_dms", sa.JSON(), nullable=False),
         sa.Column("last_error", sa.String(length=255), nullable=True),
         sa.Column("resolved_interview_id", sa.Integer(), nullable=True),
         sa.Column("created_at", _WHEN, nullable=False),

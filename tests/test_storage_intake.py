@@ -368,3 +368,34 @@ def test_text_no_column_can_hold_is_an_error_not_a_crash(
         (1, "panel[0].interviewer"),
     ]
     assert "U+DFFF" in result.errors[0].message
+
+
+def test_completed_while_its_dm_was_on_the_way_falls_due_to_say_so(
+    session_factory: sessionmaker[Session], registry: RubricRegistry
+) -> None:
+    from storage.incomplete import (
+        DoneNotice,
+        claim_due_incomplete,
+        load_due_incomplete,
+        mark_incomplete_notified,
+        resolve_incomplete,
+    )
+
+    take(session_factory, registry, [row(hiring_channel=None)])
+    with session_factory.begin() as session:
+        [claimed] = claim_due_incomplete(session, now=NOW)
+    made = complete_by_hand(
+        session_factory, registry, {**fields(), "external_id": "webhook:1"}
+    )  # meanwhile, in the modal
+    later = NOW + timedelta(seconds=5)
+    with session_factory.begin() as session:
+        mark_incomplete_notified(session, claimed.key, now=later, dms=[("DU0RECRUIT", "1.5")])
+    with session_factory.begin() as session:
+        assert [c.key for c in claim_due_incomplete(session, now=later)] == [claimed.key]
+        done = load_due_incomplete(session, claimed.key)
+    assert isinstance(done, DoneNotice)
+    assert (done.interview_id, done.dms) == (made, (("DU0RECRUIT", "1.5"),))
+    with session_factory.begin() as session:
+        mark_incomplete_notified(session, claimed.key, now=later)
+        assert claim_due_incomplete(session, now=later + timedelta(hours=1)) == []
+        assert resolve_incomplete(session, "webhook:1", made, later) is False

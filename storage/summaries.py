@@ -489,27 +489,20 @@ def mark_summary_posted(
     if interview is None:
         return False
     reflects = _reflected(interview)
-    result = session.execute(
-        sa.update(Interview)
-        .where(Interview.id == interview_id, Interview.summary_pending == SummaryStep.POST)
-        .values(
-            state=InterviewState.SUMMARISED,
-            summary_channel=channel,
-            summary_ts=ts,
-            summary_posted_at=now,
-            summary_updated_at=included_until or now,
-            summary_seq=reflects,
-            summary_posted_seq=reflects,
-            summary_pending=SummaryStep.FINISH,
-            summary_due_at=now,
-            summary_claimed_seq=None,
-            summary_attempts=0,
-            summary_error=None,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session="fetch")
-    )
-    if rowcount(result) != 1:  # pragma: no cover - the row is locked
+    if not _advance(
+        session,
+        interview_id,
+        SummaryStep.POST,
+        to=SummaryStep.FINISH,
+        now=now,
+        state=InterviewState.SUMMARISED,
+        summary_channel=channel,
+        summary_ts=ts,
+        summary_posted_at=now,
+        summary_updated_at=included_until or now,
+        summary_seq=reflects,
+        summary_posted_seq=reflects,
+    ):  # pragma: no cover - the row is locked
         return False
     expected, submitted = _panel_counts(session, [interview_id], given_by=reflects).get(
         interview_id, (0, 0)
@@ -614,12 +607,33 @@ def _finish_unit(
     else:
         reflects = values["summary_seq"] = _reflected(interview)
     again = reflects is not None and _changed_after(session, interview_id, reflects)
+    if not _advance(
+        session, interview_id, step, to=SummaryStep.UPDATE if again else None, now=now, **values
+    ):  # pragma: no cover - the row is locked
+        return None
+    return again
+
+
+def _advance(
+    session: Session,
+    interview_id: int,
+    step: SummaryStep,
+    *,
+    to: SummaryStep | None,
+    now: datetime,
+    **values: object,
+) -> bool:
+    """The pending ``step`` is done: ``to`` is pending next, due now (None: nothing more).
+
+    Drops the claim and resets the failure count; ``values`` is what the unit
+    recorded. Conditional on ``step`` being pending still.
+    """
     result = session.execute(
         sa.update(Interview)
         .where(Interview.id == interview_id, Interview.summary_pending == step)
         .values(
-            summary_pending=SummaryStep.UPDATE if again else None,
-            summary_due_at=now if again else None,
+            summary_pending=to,
+            summary_due_at=None if to is None else now,
             summary_claimed_seq=None,
             summary_attempts=0,
             summary_error=None,
@@ -628,9 +642,7 @@ def _finish_unit(
         )
         .execution_options(synchronize_session="fetch")
     )
-    if rowcount(result) != 1:  # pragma: no cover - the row is locked
-        return None
-    return again
+    return rowcount(result) == 1
 
 
 def record_summary_failure(

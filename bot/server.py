@@ -22,6 +22,7 @@ from waitress.server import create_server
 
 from handlers.metrics import REGISTRY
 from sources.webhooks import WebhookEndpoint, WebhookReply
+from storage.import_file import EmailLookupUnavailable
 
 if TYPE_CHECKING:
     from waitress.server import BaseWSGIServer, MultiSocketServer
@@ -188,7 +189,7 @@ class BotWsgiApp:
             if raw is None:
                 reply = WebhookReply(413, {"error": "body over 1 MiB"})
             else:
-                reply = endpoint.handle(raw, _headers(environ))
+                reply = _answer(endpoint, raw, _headers(environ))
         body = reply.encoded()
         start_response(
             f"{reply.status} {HTTPStatus(reply.status).phrase}",
@@ -211,6 +212,21 @@ class BotWsgiApp:
         if problem is not None:
             return "400 Bad Request", problem
         return None
+
+
+def _answer(endpoint: WebhookEndpoint, raw: bytes, headers: dict[str, str]) -> WebhookReply:
+    """The endpoint's answer; Slack unable to look up an interviewer is a 503 for every source.
+
+    Nothing was written (the lookups run before the transaction), and the sender
+    retries: better than storing every interviewer as unknown during a Slack outage.
+    """
+    try:
+        return endpoint.handle(raw, headers)
+    except EmailLookupUnavailable as exc:
+        logger.warning("webhook %s: %s; answered 503", endpoint.path, exc)
+        return WebhookReply(
+            503, {"error": "Slack cannot look up the interviewers now; retry later"}
+        )
 
 
 def _bounded_body(environ: dict[str, Any]) -> bytes | None:

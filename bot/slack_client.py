@@ -16,7 +16,7 @@ from slack_sdk.web import SlackResponse
 
 from bot.config import Config
 from handlers.metrics import SLACK_API_ERRORS
-from storage.import_file import EmailResolver
+from storage.import_file import EmailLookupUnavailable, EmailResolver
 
 logger = logging.getLogger(__name__)
 
@@ -93,9 +93,11 @@ def email_resolver(client: WebClient) -> EmailResolver:
             error = exc.response.get("error", "unknown_error") if exc.response else "unknown_error"
             if error == "users_not_found":
                 raise LookupError(f"no Slack user has the email {email}") from None
-            raise LookupError(f"Slack could not look up {email}: {error}") from None
+            raise EmailLookupUnavailable(f"Slack could not look up an email: {error}") from None
         except OSError as exc:  # connection refused, DNS, timeout: after the retries
-            raise LookupError(f"Slack is unreachable, cannot look up {email}: {exc}") from None
+            raise EmailLookupUnavailable(
+                f"Slack is unreachable for an email lookup: {type(exc).__name__}"
+            ) from None
         user = response.get("user") or {}
         user_id = user.get("id")
         if not isinstance(user_id, str):

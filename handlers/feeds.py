@@ -30,7 +30,7 @@ from handlers.metrics import observe_source_poll
 from rubric import RubricRegistry
 from sources.feeds import Fetched, fetch_feed
 from sources.ics import FeedError, FeedRules, Limits, ParsedFeed, parse_feed
-from storage.import_file import EmailResolver
+from storage.import_file import EmailLookupUnavailable, EmailResolver
 from storage.intake import IntakeResult, cancel_missing, intake_rows
 from storage.interviews import Timings
 from storage.mapping import SourceMapping
@@ -53,11 +53,6 @@ POLL_LEASE = timedelta(minutes=5)  # longer than a slow download, a parse and th
 # interviewer up again (users.lookupByEmail is rate limited, ~50 a minute).
 EMAIL_TTL = timedelta(hours=1)
 _EMAIL_CACHE_MAX = 10_000
-_NOT_IN_SLACK = "no Slack user has the email"  # bot.slack_client's users_not_found
-
-
-class SlackLookupFailed(Exception):
-    """users.lookupByEmail failed for a reason other than an unknown email."""
 
 
 @dataclass
@@ -72,15 +67,9 @@ class EmailCache:
             hit = self.found.get(email)
             if hit is not None and now - hit[1] < EMAIL_TTL:
                 return hit[0]
-            try:
-                user_id = self.resolve(email)
-            except LookupError as exc:
-                reason = str(exc.args[0]) if exc.args else str(exc)
-                if not reason.startswith(_NOT_IN_SLACK):
-                    # Slack down or erroring: not the email's fault; poll again later
-                    # rather than marking every new interviewer as missing.
-                    raise SlackLookupFailed(reason) from None
-                raise  # a person Slack does not know: the interview is incomplete
+            # EmailLookupUnavailable (Slack down or erroring) propagates: the poll fails
+            # and retries rather than marking every new interviewer as missing.
+            user_id = self.resolve(email)
             if len(self.found) >= _EMAIL_CACHE_MAX:
                 self.found.clear()
             self.found[email] = (user_id, now)
@@ -169,7 +158,7 @@ class FeedPollKind:
             return PollReport("done")
         try:
             return self._take_in(feed, fetched, parsed, now)
-        except SlackLookupFailed as exc:  # rolled back: nothing taken in
+        except EmailLookupUnavailable as exc:  # rolled back: nothing taken in
             return self._failed(feed, now, f"Slack could not look up an attendee: {exc}")
 
     def _fetch(self, feed: CalendarFeed, state: StateView | None, now: datetime) -> Fetched:

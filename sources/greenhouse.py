@@ -37,6 +37,7 @@ from sources.greenhouse_rows import (
     kit_name,
     updated_at,
 )
+from storage.import_file import EmailLookupUnavailable
 from storage.intake import IntakeResult, SourceRow, intake_rows
 from storage.interviews import Timings
 from storage.mapping import SourceMapping
@@ -190,6 +191,14 @@ class GreenhousePoller:
             rows = self._rows(items, now)
         except HarvestError as exc:
             return self._failed(now, str(exc), exc.retry_after)
+        try:
+            return self._take_in(items, rows, cursor, now)
+        except EmailLookupUnavailable as exc:  # rolled back: Slack, not the emails, failed
+            return self._failed(now, str(exc), None)
+
+    def _take_in(
+        self, items: Sequence[Any], rows: Sequence[SourceRow], cursor: str | None, now: datetime
+    ) -> PollOutcome:
         with self.session_factory.begin() as session:
             result = intake_rows(
                 session,

@@ -63,7 +63,17 @@ CSV_COLUMNS = (
 )
 
 EmailResolver = Callable[[str], str]
-"""Maps an email to a Slack user ID; raises ``LookupError`` with a reason if it cannot."""
+"""Maps an email to a Slack user ID.
+
+Raises ``LookupError`` with a reason when Slack has no such user (the row is then
+incomplete, or an error), and :class:`EmailLookupUnavailable` when Slack could not
+be asked (down, rate limited, a missing scope): not the email's fault, so a source
+retries later instead of recording people as missing.
+"""
+
+
+class EmailLookupUnavailable(Exception):
+    """Slack could not answer an email lookup; nothing about the email is known."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import AccessConfig, FileConfig
 from storage.models import IncompleteInterview, Interview
-from tests.fakeslack import FakeSlack, running_fake
+from tests.fakeslack import FakeSlack, Fault, running_fake
 from tests.harness import ServedBot, wait_for
 from tests.webhook_support import WEBHOOK_SECRET, post_webhook, values_from_view
 
@@ -244,3 +244,19 @@ def test_incomplete_row_reaches_the_recruiter_and_completes_in_the_modal(
     # The source's later, complete version is the same interview.
     fixed = row(panel=[{"interviewer": "U0AAA", "focus": ["system_design"]}])
     assert post_webhook(served, {"interviews": [fixed]})[1]["unchanged"] == 1
+
+
+def test_slack_unable_to_look_up_emails_is_503_and_changes_nothing(
+    served: ServedBot, session_factory: sessionmaker[Session]
+) -> None:
+    """A Slack outage is not an unknown email: the sender retries, nobody is marked missing."""
+    fault = Fault(status=200, body={"ok": False, "error": "internal_error"}, times=5)
+    served.fake.fail("users.lookupByEmail", fault)
+    status, body = post_webhook(served, {"interviews": [row()]})
+    assert status == 503 and "retry" in body["error"]
+    assert interviews(session_factory) == []
+    with session_factory() as session:
+        assert session.scalars(sa.select(IncompleteInterview)).all() == []
+    served.fake.faults.clear()
+    status, counts = post_webhook(served, {"interviews": [row()]})  # the sender's retry
+    assert (status, counts["created"], counts["incomplete"]) == (200, 1, 0)

@@ -541,6 +541,9 @@ def _resolve_people(
                 continue
             except LookupError as exc:
                 reason = str(exc.args[0]) if exc.args else f"no Slack user with email {email}"
+            except EmailLookupUnavailable as exc:
+                # A file import is run by a person: a located error, nothing imported.
+                reason = f"{exc}; nothing was imported, run it again"
         errors.extend(SourceError(e.file, e.line, e.path, reason) for e in where)
     if errors:
         raise SourceErrors(sorted(errors, key=lambda e: (e.line or 0, e.path)))

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from bot.cli import main
 from storage.models import FeedbackRequest, Interview
-from tests.fakeslack import FakeSlack, running_fake
+from tests.fakeslack import FakeSlack, Fault, running_fake
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -176,6 +176,16 @@ def test_import_resolves_emails_through_slack(
         "batch.yaml:13: interviews[0].hiring_lead: no Slack user has the email ghost@example.com"
         in err
     )
+
+    # Slack failing the lookup is said as such, located, and nothing is imported.
+    fake_slack.fail("users.lookupByEmail", Fault(times=10))
+    batch.write_text(
+        (EXAMPLES / "interviews.yaml").read_text().replace("U0LEAD", "new@example.com")
+    )
+    code, _, err = run(capsys, "schedule", "import", str(batch))
+    assert code == 1
+    assert "batch.yaml:13: interviews[0].hiring_lead: Slack could not look up an email" in err
+    assert "nothing was imported" in err
 
 
 def test_db_upgrade(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,6 +21,8 @@ from handlers.jobs import JobKind
 from handlers.timezones import TimeZones
 from sources.webhooks import WebhookEndpoint
 from storage.deliveries import Receiver
+from storage.import_file import EmailResolver
+from storage.interviews import Timings
 
 __all__ = ["OUTGOING_UNSIGNED", "Sources", "build_sources", "calendar_kinds"]
 
@@ -36,20 +38,45 @@ class Sources:
     kinds: list[JobKind] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """What every source is built with, made once: the same intake for all of them."""
+
+    ctx: BotContext
+    timings: Timings
+    resolve_email: EmailResolver
+    on_cancelled: Callable[[Sequence[int]], None]  # after a commit: sent form DMs say so
+
+
+def _shared(config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones) -> _Shared:
+    from bot.slack_client import email_resolver
+    from handlers.cancellations import refresh_cancelled_forms
+
+    return _Shared(
+        ctx=ctx,
+        timings=Timings(
+            form_delay=config.feedback.form_delay, summary_deadline=config.summary.deadline
+        ),
+        resolve_email=email_resolver(client),
+        on_cancelled=lambda ids: refresh_cancelled_forms(ctx, client, timezones, ids),
+    )
+
+
 def build_sources(
     config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones
 ) -> Sources:
     """The configured sources' endpoints and job kinds."""
     found = Sources()
+    shared = _shared(config, ctx, client, timezones)
     found.kinds.append(_incomplete_notices(ctx, client, timezones))  # every source's
-    _add_generic_webhook(found, config, ctx, client, timezones)  # INTERVIEW_BOT_WEBHOOK_SECRET
-    lever = _lever_endpoint(config, ctx, client, timezones)  # LEVER_SIGNATURE_TOKEN + API key
+    _add_generic_webhook(found, config, shared)  # INTERVIEW_BOT_WEBHOOK_SECRET
+    lever = _lever_endpoint(config, shared)  # LEVER_SIGNATURE_TOKEN + API key
     if lever is not None:
         found.webhooks.append(lever)
     found.kinds.extend(_outgoing_kinds(config, ctx))
     found.kinds.extend(calendar_kinds(config, ctx, client, timezones))  # config calendars:
-    _add_greenhouse(found, config, ctx, client, timezones)  # GREENHOUSE_* secrets
-    ashby = _ashby_endpoint(config, ctx, client, timezones)  # ASHBY_WEBHOOK_SECRET (+ API key)
+    _add_greenhouse(found, config, shared)  # GREENHOUSE_* secrets
+    ashby = _ashby_endpoint(config, shared)  # ASHBY_WEBHOOK_SECRET (+ API key)
     if ashby is not None:
         found.webhooks.append(ashby)
     return found
@@ -59,11 +86,8 @@ def calendar_kinds(
     config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones
 ) -> list[JobKind]:
     """Calendar feeds (config ``calendars:``): one ``feed_poll`` kind polls them all."""
-    from bot.slack_client import email_resolver
-    from handlers.cancellations import refresh_cancelled_forms
     from handlers.feeds import CalendarFeed, FeedPollKind
     from sources.ics import FeedRules
-    from storage.interviews import Timings
 
     entries = config.file.calendars
     if not entries:
@@ -93,16 +117,15 @@ def calendar_kinds(
         )
         for entry in entries
     ]
+    shared = _shared(config, ctx, client, timezones)
     kind = FeedPollKind(
         feeds=feeds,
         session_factory=ctx.session_factory,
         registry=ctx.registry,
-        timings=Timings(
-            form_delay=config.feedback.form_delay, summary_deadline=config.summary.deadline
-        ),
+        timings=shared.timings,
         mapping=config.file.mapping,
-        resolve_email=email_resolver(client),
-        on_cancelled=lambda ids: refresh_cancelled_forms(ctx, client, timezones, ids),
+        resolve_email=shared.resolve_email,
+        on_cancelled=shared.on_cancelled,
         default_tz=ctx.default_tz,
     )
     return [kind]
@@ -121,15 +144,11 @@ def _outgoing_kinds(config: Config, ctx: BotContext) -> list[JobKind]:
     return outgoing_kinds(ctx.session_factory, receivers, secret.get_secret_value())
 
 
-def _lever_endpoint(
-    config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones
-) -> WebhookEndpoint | None:
-    from bot.slack_client import email_resolver
+def _lever_endpoint(config: Config, shared: _Shared) -> WebhookEndpoint | None:
     from sources.lever import LeverEndpoint, LeverIntake, signature_tokens
     from sources.lever_api import LeverApi
-    from storage.interviews import Timings
 
-    secrets = config.secrets
+    secrets, ctx = config.secrets, shared.ctx
     if secrets.lever_signature_token is None or secrets.lever_api_key is None:
         return None
     tokens = signature_tokens(secrets.lever_signature_token.get_secret_value())
@@ -138,48 +157,26 @@ def _lever_endpoint(
     intake = LeverIntake(
         session_factory=ctx.session_factory,
         registry=ctx.registry,
-        timings=Timings(
-            form_delay=config.feedback.form_delay, summary_deadline=config.summary.deadline
-        ),
+        timings=shared.timings,
         mapping=config.file.mapping,
         clock=ctx.clock,
-        resolve_email=email_resolver(client),
-        on_cancelled=_lever_cancelled(ctx, client, timezones),
+        resolve_email=shared.resolve_email,
+        on_cancelled=shared.on_cancelled,
     )
     api = LeverApi(config.file.lever.api_url, secrets.lever_api_key.get_secret_value())
     return LeverEndpoint(tokens, api, intake)
 
 
-def _lever_cancelled(
-    ctx: BotContext, client: WebClient, timezones: TimeZones
-) -> Callable[[Sequence[int]], None]:
-    """After a source's commit: the cancelled interviews' sent form DMs say so."""
-    from handlers.cancellations import refresh_cancelled_forms
-
-    return lambda ids: refresh_cancelled_forms(ctx, client, timezones, ids)
-
-
-def _add_greenhouse(
-    found: Sources, config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones
-) -> None:
+def _add_greenhouse(found: Sources, config: Config, shared: _Shared) -> None:
     """Greenhouse: the Harvest poll with the client credentials, the deletion webhook with
     its secret key (docs/sources/greenhouse.md); each absent without its secrets."""
-    from bot.slack_client import email_resolver
-    from handlers.cancellations import refresh_cancelled_forms
     from handlers.greenhouse import GreenhousePollKind
     from sources.greenhouse import GreenhousePoller
     from sources.greenhouse_api import HarvestClient
     from sources.greenhouse_webhook import GreenhouseWebhook
-    from storage.interviews import Timings
 
-    secrets, settings = config.secrets, config.file.greenhouse
-    timings = Timings(
-        form_delay=config.feedback.form_delay, summary_deadline=config.summary.deadline
-    )
-
-    def refresh(ids: Sequence[int]) -> None:  # after the commit: sent form DMs say so
-        refresh_cancelled_forms(ctx, client, timezones, ids)
-
+    secrets, settings, ctx = config.secrets, config.file.greenhouse, shared.ctx
+    timings, refresh = shared.timings, shared.on_cancelled
     client_id, client_secret = secrets.greenhouse_client_id, secrets.greenhouse_client_secret
     if client_id and client_secret and client_secret.get_secret_value():
         api = HarvestClient(
@@ -197,7 +194,7 @@ def _add_greenhouse(
             timings=timings,
             mapping=config.file.mapping,
             interval=settings.poll_interval,
-            resolve_email=email_resolver(client),
+            resolve_email=shared.resolve_email,
             on_cancelled=refresh,
         )
         found.kinds.append(GreenhousePollKind(poller))
@@ -216,16 +213,12 @@ def _add_greenhouse(
         )
 
 
-def _ashby_endpoint(
-    config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones
-) -> WebhookEndpoint | None:
+def _ashby_endpoint(config: Config, shared: _Shared) -> WebhookEndpoint | None:
     """Ashby's webhooks (docs/sources/ashby.md); without ASHBY_API_KEY names stay unknown."""
-    from bot.slack_client import email_resolver
-    from handlers.cancellations import refresh_cancelled_forms
     from sources.ashby import AshbyEndpoint
     from sources.ashby_api import AshbyApi
-    from storage.interviews import Timings
 
+    ctx = shared.ctx
     secrets, settings = config.secrets, config.file.ashby
     secret = secrets.ashby_webhook_secret.get_secret_value() if secrets.ashby_webhook_secret else ""
     if not secret:
@@ -235,14 +228,12 @@ def _ashby_endpoint(
         secret=secret,
         session_factory=ctx.session_factory,
         registry=ctx.registry,
-        timings=Timings(
-            form_delay=config.feedback.form_delay, summary_deadline=config.summary.deadline
-        ),
+        timings=shared.timings,
         mapping=config.file.mapping,
         clock=ctx.clock,
         api=AshbyApi(settings.api_url, key) if key else None,
-        resolve_email=email_resolver(client),
-        on_cancelled=lambda ids: refresh_cancelled_forms(ctx, client, timezones, ids),
+        resolve_email=shared.resolve_email,
+        on_cancelled=shared.on_cancelled,
         default_tz=ctx.default_tz,
     )
 
@@ -254,16 +245,11 @@ def _incomplete_notices(ctx: BotContext, client: WebClient, timezones: TimeZones
     return IncompleteNotices(ctx, client, timezones)
 
 
-def _add_generic_webhook(
-    found: Sources, config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones
-) -> None:
+def _add_generic_webhook(found: Sources, config: Config, shared: _Shared) -> None:
     """``POST /webhooks/interviews`` (docs/sources/webhook.md); absent (404) without its secret."""
-    from bot.slack_client import email_resolver
-    from handlers.cancellations import refresh_cancelled_forms
     from sources.generic_webhook import GenericWebhook
-    from storage.interviews import Timings
 
-    secret = config.secrets.webhook_secret
+    secret, ctx = config.secrets.webhook_secret, shared.ctx
     if secret is None:
         return
     found.webhooks.append(
@@ -271,13 +257,11 @@ def _add_generic_webhook(
             secret=secret.get_secret_value(),
             session_factory=ctx.session_factory,
             registry=ctx.registry,
-            timings=Timings(
-                form_delay=config.feedback.form_delay, summary_deadline=config.summary.deadline
-            ),
+            timings=shared.timings,
             mapping=config.file.mapping,
             clock=ctx.clock,
-            resolve_email=email_resolver(client),
-            on_cancelled=lambda ids: refresh_cancelled_forms(ctx, client, timezones, ids),
+            resolve_email=shared.resolve_email,
+            on_cancelled=shared.on_cancelled,
             default_tz=config.default_timezone,
         )
     )

@@ -53,6 +53,7 @@ from handlers.blocks.feedback_modal import (
     plan_pages,
 )
 from handlers.blocks.form_dm import EDIT_ACTION, OPEN_ACTION
+from handlers.blocks.incomplete import COMPLETE_ACTION
 from handlers.blocks.limits import message_problems, view_problems
 from handlers.blocks.reminders import (
     NOT_ATTENDED_ACTION,
@@ -68,6 +69,7 @@ from handlers.blocks.schedule_modal import (
     panel_block,
     read_schedule_state,
 )
+from handlers.blocks.summary import DEBRIEF_ACTION
 from storage.feedback import load_form_context, submit_feedback
 from storage.models import Base
 from storage.queries import cancel_interview
@@ -112,6 +114,8 @@ ACTIONS = (
     SNOOZE_MORNING_ACTION,
     NOT_ATTENDED_ACTION,
     NUDGE_NOW_ACTION,
+    DEBRIEF_ACTION,  # the summary's button: an interview number
+    COMPLETE_ACTION,  # an incomplete interview's button
 )
 REQUEST_ACTIONS = frozenset({SNOOZE_HOUR_ACTION, SNOOZE_MORNING_ACTION, NOT_ATTENDED_ACTION})
 START = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)

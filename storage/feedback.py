@@ -33,7 +33,7 @@ from storage.models import (
 )
 from storage.policy import FeedbackPolicy
 from storage.queries import form_context_for_request, rubrics_for_versions
-from storage.summaries import note_feedback_change
+from storage.summary_due import note_feedback_change
 from storage.views import FormContext, RatingView
 
 __all__ = [

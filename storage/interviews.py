@@ -21,7 +21,7 @@ from storage.audit import record_audit
 from storage.import_file import InterviewSpec, PanelMemberSpec
 from storage.models import FeedbackRequest, Interview, InterviewState, RequestState, SummaryStep
 from storage.rubric_versions import ensure_rubric_version
-from storage.summaries import clear_summary_work, schedule_summary_post
+from storage.summary_due import clear_summary_work, schedule_summary_post
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from rubric import Rubric, UnknownIdError
+from rubric import Rubric
+from rubric.answers import Problem, rating_problems, recommendation_problem
 from storage.audit import record_audit
 from storage.editing import EditLock, FeedbackRefused, RefusalReason, edit_lock
 from storage.feedback_history import record_version
@@ -332,31 +333,27 @@ def _rubric(session: Session, request: FeedbackRequest) -> Rubric:
 
 
 def _is_recommendation(rubric: Rubric, recommendation: str) -> bool:
-    try:
-        rubric.recommendation(recommendation)
-    except UnknownIdError:
-        return False
-    return True
+    return recommendation_problem(rubric, recommendation) is None
 
 
 def _valid_ratings(rubric: Rubric, ratings: Iterable[RatingView]) -> dict[str, RatingView]:
     """The ratings by skill id, evidence stripped; INVALID unless they fit the rubric."""
-    levels = rubric.level_ids
-    valid: dict[str, RatingView] = {}
-    for rating in ratings:
-        if not rubric.has_skill(rating.skill_id):
-            raise _invalid(f"“{rating.skill_id}” is not a skill of this interview's rubric.")
-        if rating.skill_id in valid:
-            raise _invalid(f"“{rating.skill_id}” was rated more than once.")
-        if rating.level is not None and rating.level not in levels:
-            raise _invalid(
-                f"“{rating.level}” is not a level of this interview's rubric "
-                f"({', '.join(levels)} or Not assessed)."
-            )
-        valid[rating.skill_id] = RatingView(
-            skill_id=rating.skill_id, level=rating.level, evidence=rating.evidence.strip()
+    ratings = list(ratings)
+    problems = rating_problems(rubric, [(r.skill_id, r.level) for r in ratings])
+    if problems:
+        first = problems[0]
+        if first.problem is Problem.UNKNOWN_SKILL:
+            raise _invalid(f"“{first.skill_id}” is not a skill of this interview's rubric.")
+        if first.problem is Problem.RATED_TWICE:
+            raise _invalid(f"“{first.skill_id}” was rated more than once.")
+        raise _invalid(
+            f"“{first.value}” is not a level of this interview's rubric "
+            f"({', '.join(rubric.level_ids)} or Not assessed)."
         )
-    return valid
+    return {
+        r.skill_id: RatingView(skill_id=r.skill_id, level=r.level, evidence=r.evidence.strip())
+        for r in ratings
+    }
 
 
 def _invalid(detail: str) -> FeedbackRefused:

@@ -32,6 +32,7 @@ from handlers.blocks.limits import (
     VIEW_MAX_BYTES,
 )
 from handlers.blocks.text import escape_mrkdwn, format_when, mrkdwn, plain, truncate
+from rubric.answers import Problem, rating_problems, recommendation_problem
 from rubric.model import Rubric, Skill
 from storage.views import FormContext, RatingView
 
@@ -596,6 +597,12 @@ def validate_answers(
     rubric = ctx.rubric
     focus = frozenset(ctx.request.focus_skills)
     errors: dict[str, str] = {}
+    # The rubric's rule (rubric.answers), the one storage refuses by too.
+    bad_levels = {
+        p.skill_id
+        for p in rating_problems(rubric, [(r.skill_id, r.level) for r in answers.ratings.values()])
+        if p.problem is Problem.UNKNOWN_LEVEL
+    }
     for skill_id in skill_ids:
         rating = answers.ratings.get(skill_id)
         evidence = rating.evidence if rating else answers.evidence_without_level.get(skill_id, "")
@@ -603,7 +610,7 @@ def validate_answers(
         if problem := _text_problem(evidence, EVIDENCE_MAX_CHARS):
             errors[evidence_block_id(skill_id)] = problem
         if rating is not None and rating.level is not None:
-            if rating.level not in rubric.level_ids:
+            if skill_id in bad_levels:
                 errors[level_block_id(skill_id)] = "Unknown level."
             elif require_evidence and not rating.evidence.strip():
                 errors[evidence_block_id(skill_id)] = "Add the evidence behind this rating."
@@ -619,11 +626,13 @@ def validate_answers(
     if final:
         if problem := _text_problem(answers.notes, NOTES_MAX_CHARS):
             errors[NOTES_BLOCK] = problem
-        recommendation = answers.recommendation
-        if recommendation is None:
-            errors[RECOMMENDATION_BLOCK] = "Choose a recommendation."
-        elif recommendation not in {rec.id for rec in rubric.recommendations}:
-            errors[RECOMMENDATION_BLOCK] = "Choose one of the recommendations listed."
+        problem = recommendation_problem(rubric, answers.recommendation)
+        if problem is not None:
+            errors[RECOMMENDATION_BLOCK] = (
+                "Choose a recommendation."
+                if problem.problem is Problem.NO_RECOMMENDATION
+                else "Choose one of the recommendations listed."
+            )
     return errors
 
 

@@ -7,7 +7,12 @@ asks :func:`storage.access.authorize`, and either lets the listener run or answe
 the refusal itself, on the surface it came from: an ephemeral reply to a command,
 a notice replacing a modal, a notice modal or ephemeral message after a button.
 Listeners therefore never check roles themselves; the decision is in
-``context["access"]``.
+``context["access"]``. For the feedback form's flows (:data:`HELD`) the guard
+decides in a transaction it keeps open and hands to the listener
+(``context[FLOW_SESSION]``, with the user it decided for in
+``context[ACTING_USER]``): the flow (storage.feedback_flows) reuses the request
+the decision loaded and commits in that same transaction. A refusal is committed
+with its audit before any listener runs, as for every other action.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from slack_bolt import BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from handlers.access import Recruiters
 from handlers.blocks.commands import build_notice
@@ -38,6 +44,11 @@ UNAVAILABLE = (
     "Interview feedback is briefly unavailable (its database is not answering). "
     "Nothing was changed; please try again in a minute."
 )
+# The feedback form's flows run in the transaction the guard decided in
+# (storage.feedback_flows): one transaction per request, each row read once.
+HELD = frozenset({Action.OPEN_FORM, Action.SAVE_PAGE, Action.SUBMIT})
+FLOW_SESSION = "flow_session"  # context key: the guard's open Session (HELD actions)
+ACTING_USER = "acting_user"  # context key: the user the guard decided for
 _COMMAND_ACTIONS = {
     "help": Action.HELP,
     "list": Action.LIST,
@@ -117,6 +128,8 @@ class Guard:
         def guard_button(
             body: dict[str, Any], client: WebClient, context: BoltContext, next: Callable[[], None]
         ) -> BoltResponse | None:
+            if action in HELD:
+                return self._held_button(body, client, context, next, action)
             decision = self._decide(client, user_of(body), action, "block_actions", **target(body))
             if decision is not None and decision.allowed:
                 context["access"] = decision
@@ -129,23 +142,40 @@ class Guard:
 
         return guard_button
 
+    def _held_button(
+        self,
+        body: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        next: Callable[[], None],
+        action: Action,
+    ) -> BoltResponse | None:
+        """A button whose flow runs in the guard's transaction (the feedback form's)."""
+        user = user_of(body)
+        decision, session = self._decide_held(
+            client, user, action, "block_actions", button_value(body)
+        )
+        if decision is not None and decision.allowed:
+            _hand_over(context, decision, session, user)
+            next()
+            return None
+        message = UNAVAILABLE if decision is None else decision.message
+        self.ctx.later(self._tell_after_button, client, body, action, message)
+        return BoltResponse(status=200, body="")
+
     def feedback_view(self, action: Action) -> Middleware:
         """view_submission of the feedback modal: the request is in private_metadata."""
 
         def guard_feedback_view(
             body: dict[str, Any], client: WebClient, context: BoltContext, next: Callable[[], None]
         ) -> BoltResponse | None:
-            decision = self._decide(
-                client,
-                user_of(body),
-                action,
-                "view_submission",
-                public_id=metadata_request(body),
+            decision, session = self._decide_held(
+                client, user_of(body), action, "view_submission", metadata_request(body)
             )
             if decision is None:
                 return _view_errors(body, SAVE_FAILED_ERROR)
             if decision.allowed:
-                context["access"] = decision
+                _hand_over(context, decision, session, user_of(body))
                 next()
                 return None
             return _view_update(decision.message)
@@ -219,6 +249,50 @@ class Guard:
         interview_id: int | None = None,
     ) -> Decision | None:
         """The decision, committed with its audit event; None if the database failed."""
+        try:
+            with self.ctx.session_factory.begin() as session:
+                decision = self._authorize(
+                    session, client, user, action, surface, public_id, interview_id
+                )
+        except SQLAlchemyError as exc:
+            _log_failure(action, exc)
+            return None
+        _note_refusal(decision, action, user)
+        return decision
+
+    def _decide_held(
+        self, client: WebClient, user: str, action: Action, surface: str, public_id: str | None
+    ) -> tuple[Decision | None, Session]:
+        """The decision in a transaction kept open for the listener's flow when allowed.
+
+        A refusal is committed with its audit event at once and the session closed.
+        When allowed, the session goes to the listener (:func:`_hand_over`), which
+        closes it: Bolt runs a listener after its middleware has returned.
+        """
+        session = self.ctx.session_factory()
+        try:
+            session.begin()
+            decision = self._authorize(session, client, user, action, surface, public_id, None)
+            if not decision.allowed:
+                session.commit()
+                session.close()
+        except SQLAlchemyError as exc:
+            session.close()
+            _log_failure(action, exc)
+            return None, session
+        _note_refusal(decision, action, user)
+        return decision, session
+
+    def _authorize(
+        self,
+        session: Session,
+        client: WebClient,
+        user: str,
+        action: Action,
+        surface: str,
+        public_id: str | None,
+        interview_id: int | None,
+    ) -> Decision:
         rule = MATRIX[action]
         reads = Role.CALIBRATION_READER in rule.roles
         in_team = (
@@ -229,29 +303,18 @@ class Guard:
         in_calibration: bool | None = None
         if reads and self.calibration.configured:
             in_calibration = bool(user) and self.calibration.includes(client, user)
-        try:
-            with self.ctx.session_factory.begin() as session:
-                decision = authorize(
-                    session,
-                    user=user,
-                    action=action,
-                    in_team=in_team,
-                    in_calibration=in_calibration,
-                    public_id=public_id[:64] if public_id is not None else None,
-                    interview_id=interview_id,
-                    policy=self.ctx.policy,
-                    now=self.ctx.now(),
-                    surface=surface,
-                )
-        except SQLAlchemyError as exc:
-            logger.error(
-                "authorization for %s failed: database error %s", action.value, type(exc).__name__
-            )
-            return None
-        if not decision.allowed:
-            ACCESS_REFUSED.labels(action=action.value, reason=str(decision.refusal)).inc()
-            logger.info("refused %s to %s: %s", action.value, loggable(user), decision.refusal)
-        return decision
+        return authorize(
+            session,
+            user=user,
+            action=action,
+            in_team=in_team,
+            in_calibration=in_calibration,
+            public_id=public_id[:64] if public_id is not None else None,
+            interview_id=interview_id,
+            policy=self.ctx.policy,
+            now=self.ctx.now(),
+            surface=surface,
+        )
 
     def _tell_after_button(
         self, client: WebClient, body: dict[str, Any], action: Action, message: str
@@ -279,6 +342,26 @@ class Guard:
                 action.value,
                 type(exc).__name__,
             )
+
+
+def _hand_over(context: BoltContext, decision: Decision, session: Session, user: str) -> None:
+    """What the listener's flow needs: the decision, its open transaction, the acting user.
+
+    The listener owns the session from here and closes it (handlers.feedback).
+    """
+    context["access"] = decision
+    context[FLOW_SESSION] = session
+    context[ACTING_USER] = user
+
+
+def _log_failure(action: Action, exc: SQLAlchemyError) -> None:
+    logger.error("authorization for %s failed: database error %s", action.value, type(exc).__name__)
+
+
+def _note_refusal(decision: Decision, action: Action, user: str) -> None:
+    if not decision.allowed:
+        ACCESS_REFUSED.labels(action=action.value, reason=str(decision.refusal)).inc()
+        logger.info("refused %s to %s: %s", action.value, loggable(user), decision.refusal)
 
 
 def _json(payload: dict[str, Any]) -> BoltResponse:

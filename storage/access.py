@@ -204,6 +204,9 @@ class Decision:
     access: Access = field(default_factory=Access)
     refusal: Refusal | None = None
     message: str = ""  # for the user, when refused; never reveals other people's data
+    # The request row the decision loaded (with its interview), for a flow that runs in
+    # the same transaction (storage.feedback_flows): held here, it is not read again.
+    request: FeedbackRequest | None = field(default=None, compare=False, repr=False)
 
 
 _REQUEST_MESSAGES: dict[Refusal, str] = {
@@ -357,7 +360,7 @@ def _decide_request(
         if lock is not None:
             refusal = Refusal.DECLINED if lock.reason is RefusalReason.DECLINED else Refusal.LOCKED
             return _refuse(access, refusal, lock.message)
-    return Decision(True, access)
+    return Decision(True, access, request=request)
 
 
 def _decide_interview(

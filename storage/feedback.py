@@ -41,10 +41,13 @@ __all__ = [
     "FeedbackRefused",
     "RefusalReason",
     "SubmitOutcome",
+    "draft_of",
     "load_draft",
     "load_form_context",
     "save_draft",
+    "save_request_draft",
     "submit_feedback",
+    "submit_request_feedback",
 ]
 
 # What new_public_id() makes (URL-safe base64); anything else is garbage, refused
@@ -90,7 +93,11 @@ def load_draft(session: Session, public_id: str, *, user_id: str) -> dict[str, R
     Raises:
         FeedbackRefused: NOT_FOUND or NOT_YOURS, as :func:`load_form_context`.
     """
-    request = _owned_request(session, public_id, user_id)
+    return draft_of(session, _owned_request(session, public_id, user_id))
+
+
+def draft_of(session: Session, request: FeedbackRequest) -> dict[str, RatingView]:
+    """:func:`load_draft` for a request the caller has loaded and checked already."""
     draft = session.get(FeedbackDraft, request.id)
     return {} if draft is None else _draft_ratings(draft)
 
@@ -116,7 +123,24 @@ def save_draft(
         FeedbackRefused: NOT_FOUND, NOT_YOURS, the form's lock (CANCELLED,
             HISTORY, DECLINED, LOCKED), or INVALID.
     """
-    request = _owned_request(session, public_id, user_id)
+    save_request_draft(
+        session,
+        _owned_request(session, public_id, user_id),
+        ratings=ratings,
+        now=now,
+        policy=policy,
+    )
+
+
+def save_request_draft(
+    session: Session,
+    request: FeedbackRequest,
+    *,
+    ratings: Sequence[RatingView],
+    now: datetime,
+    policy: FeedbackPolicy | None = None,
+) -> None:
+    """:func:`save_draft` for a request the caller has loaded and checked already."""
     has_feedback = session.scalar(sa.select(sa.exists().where(Feedback.request_id == request.id)))
     lock = _lock(request, bool(has_feedback), policy or _DEFAULT_DRAFT_POLICY, now)
     if lock is not None:
@@ -185,12 +209,40 @@ def submit_feedback(
             in the interview's rubric, or a skill is rated twice. Nothing is
             written when it raises.
     """
-    request = _owned_request(session, public_id, user_id)
+    return submit_request_feedback(
+        session,
+        _owned_request(session, public_id, user_id),
+        user_id=user_id,
+        recommendation=recommendation,
+        notes=notes,
+        ratings=ratings,
+        policy=policy,
+        now=now,
+    )
+
+
+def submit_request_feedback(
+    session: Session,
+    request: FeedbackRequest,
+    *,
+    user_id: str,
+    recommendation: str,
+    notes: str,
+    ratings: Sequence[RatingView],
+    policy: FeedbackPolicy,
+    now: datetime,
+    rubric: Rubric | None = None,
+) -> SubmitOutcome:
+    """:func:`submit_feedback` for a request the caller has loaded and checked already.
+
+    ``request`` must be ``user_id``'s (the guard's decision, storage.access);
+    ``rubric``, its interview's pinned rubric if the caller has it loaded.
+    """
     # Submissions for one interview take turns, and none overlaps a summary
     # transition (those lock the row too): two last submissions then cannot both
     # miss that the panel is complete, and an edit cannot slip in after the post.
     lock_interview(session, request.interview_id)
-    rubric = _rubric(session, request)
+    rubric = rubric or _rubric(session, request)
     notes = notes.strip()
     given = _valid_ratings(rubric, ratings)
     if not _is_recommendation(rubric, recommendation):

@@ -27,9 +27,26 @@ class Inline(Executor):
         return future
 
 
+def _refused() -> sa.exc.OperationalError:
+    return sa.exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+
+class DownSession:
+    """A session whose database does not answer (the feedback flows' held transaction)."""
+
+    def begin(self) -> Any:
+        raise _refused()
+
+    def close(self) -> None:
+        pass
+
+
 class DownFactory:
     def begin(self) -> Any:
-        raise sa.exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+        raise _refused()
+
+    def __call__(self) -> DownSession:
+        return DownSession()
 
 
 def guard() -> Guard:

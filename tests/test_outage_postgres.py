@@ -299,7 +299,7 @@ def test_a_database_error_at_submit_keeps_the_modal_open_and_logs_no_feedback(
                 Exception("server closed the connection unexpectedly"),
             )
 
-        monkeypatch.setattr("handlers.feedback.submit_feedback", connection_lost)
+        monkeypatch.setattr("storage.feedback_flows.submit_request_feedback", connection_lost)
         with caplog.at_level(logging.DEBUG):
             reply = served.submit(user, view, values)
         assert outcome_of(reply, view) == "save_failed", reply.body

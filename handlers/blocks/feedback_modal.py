@@ -626,11 +626,11 @@ def validate_answers(
     if final:
         if problem := _text_problem(answers.notes, NOTES_MAX_CHARS):
             errors[NOTES_BLOCK] = problem
-        problem = recommendation_problem(rubric, answers.recommendation)
-        if problem is not None:
+        wrong = recommendation_problem(rubric, answers.recommendation)
+        if wrong is not None:
             errors[RECOMMENDATION_BLOCK] = (
                 "Choose a recommendation."
-                if problem.problem is Problem.NO_RECOMMENDATION
+                if wrong.problem is Problem.NO_RECOMMENDATION
                 else "Choose one of the recommendations listed."
             )
     return errors

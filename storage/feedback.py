@@ -9,10 +9,9 @@ interviewer as it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +22,16 @@ from rubric.answers import Problem, rating_problems, recommendation_problem
 from storage.audit import record_audit
 from storage.editing import EditLock, FeedbackRefused, RefusalReason, edit_lock
 from storage.feedback_history import record_version
+from storage.feedback_rows import (
+    apply_answers,
+    delete_draft,
+    draft_for_update,
+    draft_ratings,
+    feedback_of,
+    rating_row,
+    ratings_json,
+    same_answers,
+)
 from storage.locking import lock_interview
 from storage.models import (
     PUBLIC_ID_SHAPE,
@@ -30,7 +39,6 @@ from storage.models import (
     FeedbackDraft,
     FeedbackRequest,
     RequestState,
-    SkillRating,
 )
 from storage.policy import FeedbackPolicy
 from storage.queries import form_context_for_request, rubrics_for_versions
@@ -99,7 +107,7 @@ def load_draft(session: Session, public_id: str, *, user_id: str) -> dict[str, R
 def draft_of(session: Session, request: FeedbackRequest) -> dict[str, RatingView]:
     """:func:`load_draft` for a request the caller has loaded and checked already."""
     draft = session.get(FeedbackDraft, request.id)
-    return {} if draft is None else _draft_ratings(draft)
+    return {} if draft is None else draft_ratings(draft)
 
 
 def save_draft(
@@ -148,27 +156,27 @@ def save_request_draft(
     rubric = _rubric(session, request)
     page = _valid_ratings(rubric, ratings)
 
-    draft = _draft_for_update(session, request.id)
+    draft = draft_for_update(session, request.id)
     if draft is None:
         created = FeedbackDraft(
-            request_id=request.id, ratings=_ratings_json(page.values()), updated_at=now
+            request_id=request.id, ratings=ratings_json(page.values()), updated_at=now
         )
         try:
             with session.begin_nested():
                 session.add(created)
         except IntegrityError:
             # Another page of the same form was saved concurrently: merge into it.
-            draft = _draft_for_update(session, request.id)
+            draft = draft_for_update(session, request.id)
             if draft is None:
                 raise
         else:
             return
-    merged = _draft_ratings(draft)
+    merged = draft_ratings(draft)
     before = dict(merged)
     merged.update(page)
     if merged == before:
         return
-    draft.ratings = _ratings_json(merged.values())
+    draft.ratings = ratings_json(merged.values())
     draft.updated_at = now
     session.flush()
 
@@ -252,39 +260,71 @@ def submit_request_feedback(
             "Please open the form again.",
         )
     draft = session.get(FeedbackDraft, request.id)
-    answers = {} if draft is None else _draft_ratings(draft)
+    answers = {} if draft is None else draft_ratings(draft)
     answers.update(given)
     # Rubric order, so the rows of a new feedback are stored in it.
     order = {skill.id: index for index, skill in enumerate(rubric.skills)}
     wanted = sorted(answers.values(), key=lambda r: order[r.skill_id])
 
+    stored = _store(session, request, draft, recommendation, notes, wanted, policy, now)
+    if stored is None:
+        return SubmitOutcome.UNCHANGED
+    outcome, feedback = stored
+    _record(
+        session,
+        request,
+        feedback,
+        outcome,
+        user_id,
+        wanted,
+        had_draft=draft is not None,
+        policy=policy,
+        now=now,
+    )
+    return outcome
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+
+def _store(
+    session: Session,
+    request: FeedbackRequest,
+    draft: FeedbackDraft | None,
+    recommendation: str,
+    notes: str,
+    wanted: Sequence[RatingView],
+    policy: FeedbackPolicy,
+    now: datetime,
+) -> tuple[SubmitOutcome, Feedback] | None:
+    """Create or edit the feedback row (None: identical to what is stored, nothing written)."""
     for attempt in range(2):
         if attempt > 0:
             # Lost the race for the first submission: see the winner's request too.
             session.refresh(request, ["state", "next_action_at"])
-        existing = _feedback_of(session, request.id, reload=attempt > 0)
-        same = existing is not None and _same(existing, recommendation, notes, wanted)
+        existing = feedback_of(session, request.id, reload=attempt > 0)
+        same = existing is not None and same_answers(existing, recommendation, notes, wanted)
         lock = _lock(request, existing is not None, policy, now)
         if lock is not None and not (same and lock.reason == RefusalReason.LOCKED):
             raise lock.refusal()
         if existing is not None and same:
             if draft is not None:
-                _delete_draft(session, request.id)
+                delete_draft(session, request.id)
             if request.state != RequestState.SUBMITTED:
                 _mark_submitted(request)
             session.flush()
-            return SubmitOutcome.UNCHANGED
+            return None
         if existing is not None:
-            _apply(existing, recommendation, notes, wanted, now)
-            outcome, feedback = SubmitOutcome.UPDATED, existing
-            break
+            apply_answers(existing, recommendation, notes, wanted, now)
+            return SubmitOutcome.UPDATED, existing
         created = Feedback(
             request_id=request.id,
             recommendation=recommendation,
             notes=notes,
             submitted_at=now,
             updated_at=now,
-            ratings=[_rating_row(r) for r in wanted],
+            ratings=[rating_row(r) for r in wanted],
         )
         try:
             with session.begin_nested():
@@ -295,14 +335,26 @@ def submit_request_feedback(
             # A concurrent first submission won the unique request_id: only the
             # SAVEPOINT was rolled back. Go again, as an edit of its feedback.
             continue
-        outcome, feedback = SubmitOutcome.CREATED, created
-        break
-    else:  # pragma: no cover - the second attempt returns, raises or breaks
-        raise AssertionError("unreachable")
+        return SubmitOutcome.CREATED, created
+    raise AssertionError("unreachable")  # pragma: no cover - the second attempt returns
 
+
+def _record(
+    session: Session,
+    request: FeedbackRequest,
+    feedback: Feedback,
+    outcome: SubmitOutcome,
+    user_id: str,
+    wanted: Sequence[RatingView],
+    *,
+    had_draft: bool,
+    policy: FeedbackPolicy,
+    now: datetime,
+) -> None:
+    """After a write: the request submitted, its draft gone, the audit, summary and history."""
     _mark_submitted(request)
-    if draft is not None:
-        _delete_draft(session, request.id)
+    if had_draft:
+        delete_draft(session, request.id)
     session.flush()
     # The request may have been loaded with no feedback (or a concurrent winner's
     # stale copy): let the next access see what is stored now.
@@ -335,16 +387,11 @@ def submit_request_feedback(
         request.id,
         seq=feedback.seq,
         actor=user_id,
-        recommendation=recommendation,
-        notes=notes,
+        recommendation=feedback.recommendation,
+        notes=feedback.notes,
         ratings=wanted,
         at=now,
     )
-    return outcome
-
-
-# ---------------------------------------------------------------------------
-# Helpers
 
 
 def _owned_request(session: Session, public_id: str, user_id: str) -> FeedbackRequest:
@@ -412,90 +459,6 @@ def _invalid(detail: str) -> FeedbackRefused:
     return FeedbackRefused(RefusalReason.INVALID, f"{detail} Please open the form again.")
 
 
-def _feedback_of(session: Session, request_id: int, *, reload: bool) -> Feedback | None:
-    stmt = (
-        sa.select(Feedback)
-        .where(Feedback.request_id == request_id)
-        .options(selectinload(Feedback.ratings))
-    )
-    if reload:
-        stmt = stmt.execution_options(populate_existing=True)
-    return session.scalars(stmt).one_or_none()
-
-
-def _same(
-    feedback: Feedback, recommendation: str, notes: str, ratings: Sequence[RatingView]
-) -> bool:
-    stored = {r.skill_id: (r.level, r.evidence) for r in feedback.ratings}
-    wanted = {r.skill_id: (r.level, r.evidence) for r in ratings}
-    return (
-        feedback.recommendation == recommendation and feedback.notes == notes and stored == wanted
-    )
-
-
-def _apply(
-    feedback: Feedback,
-    recommendation: str,
-    notes: str,
-    ratings: Sequence[RatingView],
-    now: datetime,
-) -> None:
-    """Make ``feedback`` say this, updating rating rows in place (their ids keep their order)."""
-    rows = {row.skill_id: row for row in feedback.ratings}
-    for rating in ratings:
-        row = rows.pop(rating.skill_id, None)
-        if row is None:
-            feedback.ratings.append(_rating_row(rating))
-        else:
-            row.level = rating.level
-            row.evidence = rating.evidence
-    for row in rows.values():
-        feedback.ratings.remove(row)  # delete-orphan
-    feedback.recommendation = recommendation
-    feedback.notes = notes
-    feedback.updated_at = now
-
-
-def _rating_row(rating: RatingView) -> SkillRating:
-    return SkillRating(skill_id=rating.skill_id, level=rating.level, evidence=rating.evidence)
-
-
 def _mark_submitted(request: FeedbackRequest) -> None:
     request.state = RequestState.SUBMITTED
     request.next_action_at = None
-
-
-def _draft_for_update(session: Session, request_id: int) -> FeedbackDraft | None:
-    # FOR UPDATE: two pages saved at once merge one after the other (PostgreSQL;
-    # SQLite serialises every write transaction anyway).
-    return session.scalars(
-        sa.select(FeedbackDraft)
-        .where(FeedbackDraft.request_id == request_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-
-
-def _delete_draft(session: Session, request_id: int) -> None:
-    # A bulk DELETE (it may be gone already: a concurrent submission deleted it),
-    # synchronised with the session, so a later get() does not return it.
-    session.execute(sa.delete(FeedbackDraft).where(FeedbackDraft.request_id == request_id))
-
-
-def _draft_ratings(draft: FeedbackDraft) -> dict[str, RatingView]:
-    ratings: dict[str, RatingView] = {}
-    for item in draft.ratings or ():
-        if not isinstance(item, Mapping) or not isinstance(item.get("skill_id"), str):
-            continue
-        level = item.get("level")
-        evidence = item.get("evidence")
-        ratings[item["skill_id"]] = RatingView(
-            skill_id=item["skill_id"],
-            level=level if isinstance(level, str) else None,
-            evidence=evidence if isinstance(evidence, str) else "",
-        )
-    return ratings
-
-
-def _ratings_json(ratings: Iterable[RatingView]) -> list[dict[str, Any]]:
-    return [{"skill_id": r.skill_id, "level": r.level, "evidence": r.evidence} for r in ratings]

@@ -89,10 +89,17 @@ class Bot:
     sweeper: Sweeper
     # POST /webhooks/<name> endpoints of the configured sources (bot.sources).
     webhooks: list[WebhookEndpoint] = field(default_factory=list)
+    # The sources' vendor API clients (connection pools): closed once nothing polls.
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
         """Stop the sweep and let the work after acks finish (once serving has stopped)."""
         self.sweeper.stop()
+        for close in self.closers:
+            try:
+                close()
+            except Exception:  # one pool failing to close must not keep the others open
+                logger.exception("closing a source's API client failed")
         # Bolt runs listeners after their ack on this pool; its idle workers would linger.
         self.app.listener_runner.listener_executor.shutdown(wait=True)
         self.ctx.after_ack.shutdown(wait=True)
@@ -189,7 +196,7 @@ def build_bot(
         retention=config.retention.period,
         kinds=sources.kinds,
     )
-    return Bot(app, ctx, client, timezones, sweeper, sources.webhooks)
+    return Bot(app, ctx, client, timezones, sweeper, sources.webhooks, sources.closers)
 
 
 def create_app(

@@ -9,8 +9,8 @@ and the HTTP server (bot.server) know nothing of any particular source.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from slack_sdk import WebClient
 
@@ -20,8 +20,9 @@ from handlers.deliveries import OutboxKind, outgoing_kinds
 from handlers.jobs import JobKind
 from handlers.timezones import TimeZones
 from sources.webhooks import WebhookEndpoint
+from sources.wiring import SourceDeps
 from storage.deliveries import Receiver
-from storage.import_file import EmailResolver
+from storage.intake import Intake
 from storage.interviews import Timings
 
 __all__ = ["OUTGOING_UNSIGNED", "Sources", "build_sources", "calendar_kinds"]
@@ -36,27 +37,22 @@ OUTGOING_UNSIGNED = (
 class Sources:
     webhooks: list[WebhookEndpoint] = field(default_factory=list)
     kinds: list[JobKind] = field(default_factory=list)
+    # The vendor API clients' connection pools, closed by Bot.close() after the sweep stopped.
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Shared:
+def _deps(config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones) -> SourceDeps:
     """What every source is built with, made once: the same intake for all of them."""
-
-    ctx: BotContext
-    timings: Timings
-    resolve_email: EmailResolver
-    on_cancelled: Callable[[Sequence[int]], None]  # after a commit: sent form DMs say so
-
-
-def _shared(config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones) -> _Shared:
     from bot.slack_client import email_resolver
     from handlers.cancellations import refresh_cancelled_forms
 
-    return _Shared(
-        ctx=ctx,
-        timings=Timings(
-            form_delay=config.feedback.form_delay, summary_deadline=config.summary.deadline
-        ),
+    timings = Timings(
+        form_delay=config.feedback.form_delay, summary_deadline=config.summary.deadline
+    )
+    return SourceDeps(
+        session_factory=ctx.session_factory,
+        intake=Intake(ctx.registry, timings, config.file.mapping, ctx.default_tz),
+        clock=ctx.clock,
         resolve_email=email_resolver(client),
         on_cancelled=lambda ids: refresh_cancelled_forms(ctx, client, timezones, ids),
     )
@@ -67,18 +63,14 @@ def build_sources(
 ) -> Sources:
     """The configured sources' endpoints and job kinds."""
     found = Sources()
-    shared = _shared(config, ctx, client, timezones)
+    deps = _deps(config, ctx, client, timezones)
     found.kinds.append(_incomplete_notices(ctx, client, timezones))  # every source's
-    _add_generic_webhook(found, config, shared)  # INTERVIEW_BOT_WEBHOOK_SECRET
-    lever = _lever_endpoint(config, shared)  # LEVER_SIGNATURE_TOKEN + API key
-    if lever is not None:
-        found.webhooks.append(lever)
+    _add_generic_webhook(found, config, deps)  # INTERVIEW_BOT_WEBHOOK_SECRET
+    _add_lever(found, config, deps)  # LEVER_SIGNATURE_TOKEN + API key
     found.kinds.extend(_outgoing_kinds(config, ctx))
-    found.kinds.extend(calendar_kinds(config, ctx, client, timezones))  # config calendars:
-    _add_greenhouse(found, config, shared)  # GREENHOUSE_* secrets
-    ashby = _ashby_endpoint(config, shared)  # ASHBY_WEBHOOK_SECRET (+ API key)
-    if ashby is not None:
-        found.webhooks.append(ashby)
+    found.kinds.extend(_calendar_kinds(config, deps))  # config calendars:
+    _add_greenhouse(found, config, deps)  # GREENHOUSE_* secrets
+    _add_ashby(found, config, deps)  # ASHBY_WEBHOOK_SECRET (+ API key)
     return found
 
 
@@ -86,6 +78,10 @@ def calendar_kinds(
     config: Config, ctx: BotContext, client: WebClient, timezones: TimeZones
 ) -> list[JobKind]:
     """Calendar feeds (config ``calendars:``): one ``feed_poll`` kind polls them all."""
+    return _calendar_kinds(config, _deps(config, ctx, client, timezones))
+
+
+def _calendar_kinds(config: Config, deps: SourceDeps) -> list[JobKind]:
     from handlers.feeds import CalendarFeed, FeedPollKind
     from sources.ics import FeedRules
 
@@ -117,18 +113,7 @@ def calendar_kinds(
         )
         for entry in entries
     ]
-    shared = _shared(config, ctx, client, timezones)
-    kind = FeedPollKind(
-        feeds=feeds,
-        session_factory=ctx.session_factory,
-        registry=ctx.registry,
-        timings=shared.timings,
-        mapping=config.file.mapping,
-        resolve_email=shared.resolve_email,
-        on_cancelled=shared.on_cancelled,
-        default_tz=ctx.default_tz,
-    )
-    return [kind]
+    return [FeedPollKind(feeds=feeds, deps=deps)]
 
 
 def _outgoing_kinds(config: Config, ctx: BotContext) -> list[JobKind]:
@@ -144,30 +129,22 @@ def _outgoing_kinds(config: Config, ctx: BotContext) -> list[JobKind]:
     return outgoing_kinds(ctx.session_factory, receivers, secret.get_secret_value())
 
 
-def _lever_endpoint(config: Config, shared: _Shared) -> WebhookEndpoint | None:
-    from sources.lever import LeverEndpoint, LeverIntake, signature_tokens
+def _add_lever(found: Sources, config: Config, deps: SourceDeps) -> None:
+    from sources.lever import LeverEndpoint, signature_tokens
     from sources.lever_api import LeverApi
 
-    secrets, ctx = config.secrets, shared.ctx
+    secrets = config.secrets
     if secrets.lever_signature_token is None or secrets.lever_api_key is None:
-        return None
+        return
     tokens = signature_tokens(secrets.lever_signature_token.get_secret_value())
     if not tokens:
-        return None
-    intake = LeverIntake(
-        session_factory=ctx.session_factory,
-        registry=ctx.registry,
-        timings=shared.timings,
-        mapping=config.file.mapping,
-        clock=ctx.clock,
-        resolve_email=shared.resolve_email,
-        on_cancelled=shared.on_cancelled,
-    )
+        return
     api = LeverApi(config.file.lever.api_url, secrets.lever_api_key.get_secret_value())
-    return LeverEndpoint(tokens, api, intake)
+    found.closers.append(api.close)
+    found.webhooks.append(LeverEndpoint(tokens, api, deps))
 
 
-def _add_greenhouse(found: Sources, config: Config, shared: _Shared) -> None:
+def _add_greenhouse(found: Sources, config: Config, deps: SourceDeps) -> None:
     """Greenhouse: the Harvest poll with the client credentials, the deletion webhook with
     its secret key (docs/sources/greenhouse.md); each absent without its secrets."""
     from handlers.greenhouse import GreenhousePollKind
@@ -175,8 +152,7 @@ def _add_greenhouse(found: Sources, config: Config, shared: _Shared) -> None:
     from sources.greenhouse_api import HarvestClient
     from sources.greenhouse_webhook import GreenhouseWebhook
 
-    secrets, settings, ctx = config.secrets, config.file.greenhouse, shared.ctx
-    timings, refresh = shared.timings, shared.on_cancelled
+    secrets, settings = config.secrets, config.file.greenhouse
     client_id, client_secret = secrets.greenhouse_client_id, secrets.greenhouse_client_secret
     if client_id and client_secret and client_secret.get_secret_value():
         api = HarvestClient(
@@ -185,57 +161,30 @@ def _add_greenhouse(found: Sources, config: Config, shared: _Shared) -> None:
             client_id=client_id.get_secret_value(),
             client_secret=client_secret.get_secret_value(),
             user_id=None if settings.user_id is None else str(settings.user_id),
-            clock=ctx.clock,
+            clock=deps.clock,
         )
-        poller = GreenhousePoller(
-            session_factory=ctx.session_factory,
-            api=api,
-            registry=ctx.registry,
-            timings=timings,
-            mapping=config.file.mapping,
-            interval=settings.poll_interval,
-            resolve_email=shared.resolve_email,
-            on_cancelled=refresh,
-        )
+        found.closers.append(api.close)
+        poller = GreenhousePoller(deps=deps, api=api, interval=settings.poll_interval)
         found.kinds.append(GreenhousePollKind(poller))
     webhook_secret = secrets.greenhouse_webhook_secret
     if webhook_secret is not None and webhook_secret.get_secret_value():  # empty: anyone signs
-        found.webhooks.append(
-            GreenhouseWebhook(
-                secret=webhook_secret.get_secret_value(),
-                session_factory=ctx.session_factory,
-                registry=ctx.registry,
-                timings=timings,
-                mapping=config.file.mapping,
-                clock=ctx.clock,
-                on_cancelled=refresh,
-            )
-        )
+        found.webhooks.append(GreenhouseWebhook(webhook_secret.get_secret_value(), deps))
 
 
-def _ashby_endpoint(config: Config, shared: _Shared) -> WebhookEndpoint | None:
+def _add_ashby(found: Sources, config: Config, deps: SourceDeps) -> None:
     """Ashby's webhooks (docs/sources/ashby.md); without ASHBY_API_KEY names stay unknown."""
     from sources.ashby import AshbyEndpoint
     from sources.ashby_api import AshbyApi
 
-    ctx = shared.ctx
     secrets, settings = config.secrets, config.file.ashby
     secret = secrets.ashby_webhook_secret.get_secret_value() if secrets.ashby_webhook_secret else ""
     if not secret:
-        return None  # unset (or empty: an empty key would let anyone sign)
+        return  # unset (or empty: an empty key would let anyone sign)
     key = secrets.ashby_api_key.get_secret_value() if secrets.ashby_api_key else ""
-    return AshbyEndpoint(
-        secret=secret,
-        session_factory=ctx.session_factory,
-        registry=ctx.registry,
-        timings=shared.timings,
-        mapping=config.file.mapping,
-        clock=ctx.clock,
-        api=AshbyApi(settings.api_url, key) if key else None,
-        resolve_email=shared.resolve_email,
-        on_cancelled=shared.on_cancelled,
-        default_tz=ctx.default_tz,
-    )
+    api = AshbyApi(settings.api_url, key) if key else None
+    if api is not None:
+        found.closers.append(api.close)
+    found.webhooks.append(AshbyEndpoint(secret, deps, api))
 
 
 def _incomplete_notices(ctx: BotContext, client: WebClient, timezones: TimeZones) -> JobKind:
@@ -245,23 +194,13 @@ def _incomplete_notices(ctx: BotContext, client: WebClient, timezones: TimeZones
     return IncompleteNotices(ctx, client, timezones)
 
 
-def _add_generic_webhook(found: Sources, config: Config, shared: _Shared) -> None:
+def _add_generic_webhook(found: Sources, config: Config, deps: SourceDeps) -> None:
     """``POST /webhooks/interviews`` (docs/sources/webhook.md); absent (404) without its secret."""
     from sources.generic_webhook import GenericWebhook
 
-    secret, ctx = config.secrets.webhook_secret, shared.ctx
+    secret = config.secrets.webhook_secret
     if secret is None:
         return
-    found.webhooks.append(
-        GenericWebhook(
-            secret=secret.get_secret_value(),
-            session_factory=ctx.session_factory,
-            registry=ctx.registry,
-            timings=shared.timings,
-            mapping=config.file.mapping,
-            clock=ctx.clock,
-            resolve_email=shared.resolve_email,
-            on_cancelled=shared.on_cancelled,
-            default_tz=config.default_timezone,
-        )
-    )
+    # The config's zone as given: without default_timezone a time with no offset is refused.
+    intake = replace(deps.intake, default_tz=config.default_timezone)
+    found.webhooks.append(GenericWebhook(secret.get_secret_value(), replace(deps, intake=intake)))

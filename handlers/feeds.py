@@ -21,19 +21,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
-
-from sqlalchemy.orm import Session, sessionmaker
+from datetime import datetime, timedelta
 
 from handlers.jobs import Outcome
 from handlers.metrics import observe_source_poll
-from rubric import RubricRegistry
 from sources.feeds import Fetched, fetch_feed
 from sources.ics import FeedError, FeedRules, Limits, ParsedFeed, parse_feed
+from sources.wiring import SourceDeps
 from storage.import_file import EmailLookupUnavailable, EmailResolver
-from storage.intake import IntakeResult, cancel_missing, intake_rows
-from storage.interviews import Timings
-from storage.mapping import SourceMapping
+from storage.intake import IntakeResult, cancel_missing
 from storage.source_state import (
     PollStats,
     StateView,
@@ -107,24 +103,18 @@ class FeedPollKind:
     """The job engine's kind for every configured calendar feed."""
 
     feeds: Sequence[CalendarFeed]
-    session_factory: sessionmaker[Session]
-    registry: RubricRegistry
-    timings: Timings
-    mapping: SourceMapping
-    resolve_email: EmailResolver | None = None
-    on_cancelled: Callable[[Sequence[int]], None] | None = None
-    default_tz: tzinfo | None = None
+    deps: SourceDeps
     limits: Limits = field(default_factory=Limits)
     fetch: Callable[..., Fetched] = fetch_feed
     name: str = "feed_poll"
     _emails: EmailCache | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.resolve_email is not None:
-            self._emails = EmailCache(self.resolve_email)
+        if self.deps.resolve_email is not None:
+            self._emails = EmailCache(self.deps.resolve_email)
 
     def claim(self, now: datetime, limit: int) -> Sequence[str]:
-        with self.session_factory.begin() as session:
+        with self.deps.session_factory.begin() as session:
             return claim_polls(
                 session, [f.source for f in self.feeds], now=now, lease=POLL_LEASE, limit=limit
             )
@@ -140,7 +130,7 @@ class FeedPollKind:
         feed = next((f for f in self.feeds if f.source == source), None)
         if feed is None:  # a feed removed from the config: its row stays for the status
             return PollReport("done")
-        with self.session_factory() as session:
+        with self.deps.session_factory() as session:
             state = get_state(session, source)
         try:
             fetched = self._fetch(feed, state, now)
@@ -150,7 +140,7 @@ class FeedPollKind:
         if fetched.not_modified or parsed is None:
             # Nothing read: what the last full read found wrong with some events stays.
             kept = state.last_error if state is not None and state.attempts == 0 else None
-            with self.session_factory.begin() as session:
+            with self.deps.session_factory.begin() as session:
                 record_success(
                     session, source, now=now, interval=feed.interval, stats=None, problem=kept
                 )
@@ -175,8 +165,8 @@ class FeedPollKind:
             body,
             feed.rules,
             now=now,
-            lookback=self.timings.summary_deadline,
-            default_tz=self.default_tz,
+            lookback=self.deps.intake.timings.summary_deadline,
+            default_tz=self.deps.intake.default_tz,
             limits=self.limits,
         )
 
@@ -184,17 +174,9 @@ class FeedPollKind:
         self, feed: CalendarFeed, fetched: Fetched, parsed: ParsedFeed, now: datetime
     ) -> PollReport:
         rows = parsed.rows
-        with self.session_factory.begin() as session:
-            result = intake_rows(
-                session,
-                rows,
-                registry=self.registry,
-                timings=self.timings,
-                mapping=self.mapping,
-                now=now,
-                resolve_email=self._emails.resolver(now) if self._emails else None,
-                default_tz=self.default_tz,
-            )
+        with self.deps.session_factory.begin() as session:
+            resolve = self._emails.resolver(now) if self._emails else None
+            result = self.deps.intake.take(session, rows, now=now, resolve_email=resolve)
             gone = cancel_missing(
                 session,
                 source=feed.source,
@@ -219,9 +201,7 @@ class FeedPollKind:
                 cursor=now.isoformat(),
                 problem=_problem(rows, result),
             )
-        cancelled = tuple(result.cancelled_interviews) + gone
-        if cancelled and self.on_cancelled is not None:
-            self.on_cancelled(cancelled)
+        self.deps.cancelled(tuple(result.cancelled_interviews) + gone, feed.source)
         counts = stats.as_dict()
         changed = any(counts[key] for key in ("created", "updated", "cancelled", "incomplete"))
         observe_source_poll(
@@ -246,7 +226,7 @@ class FeedPollKind:
         return PollReport("done", changed, result, gone)
 
     def _failed(self, feed: CalendarFeed, now: datetime, error: str) -> PollReport:
-        with self.session_factory.begin() as session:
+        with self.deps.session_factory.begin() as session:
             delay = record_failure(
                 session, feed.source, now=now, error=error, interval=feed.interval
             )

@@ -25,7 +25,7 @@ class GreenhousePollKind:
     name: str = "greenhouse_poll"
 
     def claim(self, now: datetime, limit: int) -> Sequence[str]:
-        with self.poller.session_factory.begin() as session:
+        with self.poller.deps.session_factory.begin() as session:
             return claim_polls(session, [STATE_NAME], now=now, limit=limit)
 
     def label(self, unit: str) -> str:

@@ -21,15 +21,14 @@ written, so Ashby retries the webhook later.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from rubric import RubricRegistry
 from sources.ashby_api import AshbyApi, AshbyUnavailable, fetch_details
 from sources.ashby_names import split_unnamed, store_unnamed
 from sources.ashby_payload import (
@@ -47,16 +46,9 @@ from sources.ashby_payload import (
 from sources.signatures import header as find_header
 from sources.signatures import hmac_sha256_hex, same
 from sources.webhooks import WebhookReply, bad_request, unauthorized
+from sources.wiring import SourceDeps
 from storage.import_file import EmailResolver
-from storage.intake import (
-    IntakeResult,
-    SourceRow,
-    cancel_missing,
-    intake_rows,
-    prefetch_emails,
-)
-from storage.interviews import Timings
-from storage.mapping import SourceMapping
+from storage.intake import IntakeResult, SourceRow, cancel_missing
 from storage.models import WebhookEvent
 from storage.webhook_events import first_delivery
 
@@ -87,16 +79,9 @@ def verify(secret: str, body: bytes, headers: Mapping[str, str]) -> bool:
 class AshbyEndpoint:
     """The ``/webhooks/ashby`` endpoint (registered only when ASHBY_WEBHOOK_SECRET is set)."""
 
-    secret: str
-    session_factory: sessionmaker[Session]
-    registry: RubricRegistry
-    timings: Timings
-    mapping: SourceMapping
-    clock: Callable[[], datetime]
+    secret: str = field(repr=False)
+    deps: SourceDeps
     api: AshbyApi | None = None  # None without ASHBY_API_KEY: names unknown, rows incomplete
-    resolve_email: EmailResolver | None = None
-    on_cancelled: Callable[[Sequence[int]], None] | None = None
-    default_tz: tzinfo | None = None
     path: str = PATH
 
     def handle(self, body: bytes, headers: Mapping[str, str]) -> WebhookReply:
@@ -126,13 +111,13 @@ class AshbyEndpoint:
             logger.warning("ashby: API unavailable for schedule %s: %s", schedule.id, exc)
             return WebhookReply(503, {"error": "Ashby's API is unavailable; retry later"})
         rows = schedule_rows(schedule, details)
-        resolve = prefetch_emails(rows, self.mapping, self.resolve_email)  # Slack, before locks
-        session = self.session_factory()
+        resolve = self.deps.prefetch(rows)  # Slack, before locks
+        session = self.deps.session_factory()
         try:
             reply, cancelled = self._write(session, schedule, event_id, rows, resolve)
         finally:
             session.close()  # rolls back whatever was not committed
-        self._notify(cancelled)
+        self.deps.cancelled(cancelled, SOURCE)
         return reply
 
     def _write(
@@ -144,7 +129,7 @@ class AshbyEndpoint:
         resolve: EmailResolver | None,
     ) -> tuple[WebhookReply, tuple[int, ...]]:
         """Take the rows in one transaction: all of them, or (400) none."""
-        now = self.clock()
+        now, intake = self.deps.clock(), self.deps.intake
         if not first_delivery(session, SOURCE, event_id, now):
             return WebhookReply(200, {"duplicate": True}), ()  # a replica took it meanwhile
         if _stale(session, schedule, now):
@@ -152,21 +137,11 @@ class AshbyEndpoint:
             logger.info("ashby: schedule %s: an older version came late; ignored", schedule.id)
             return WebhookReply(200, {"stale": True}), ()
         ready, unnamed = split_unnamed(session, rows)
-        result = intake_rows(
-            session,
-            ready,
-            registry=self.registry,
-            timings=self.timings,
-            mapping=self.mapping,
-            now=now,
-            resolve_email=resolve,
-            all_or_nothing=True,
-            default_tz=self.default_tz,
-        )
+        result = intake.take(session, ready, now=now, resolve_email=resolve, all_or_nothing=True)
         if result.errors:
             session.rollback()  # nothing changed, the delivery not recorded either
             return bad_request("interview events are invalid", errors=_errors(result)), ()
-        store_unnamed(session, unnamed, mapping=self.mapping, now=now)
+        store_unnamed(session, unnamed, mapping=intake.mapping, now=now)
         seen = set() if schedule.cancelled else {row.external_id for row in rows}
         removed = cancel_missing(
             session, source=schedule_source(schedule), seen_external_ids=seen, now=now
@@ -180,20 +155,12 @@ class AshbyEndpoint:
 
     def _seen(self, event_id: str) -> bool:
         """Already taken in? Checked first, so a replay costs no API calls (then rolled back)."""
-        session = self.session_factory()
+        session = self.deps.session_factory()
         try:
-            return not first_delivery(session, SOURCE, event_id, self.clock())
+            return not first_delivery(session, SOURCE, event_id, self.deps.clock())
         finally:
             session.rollback()
             session.close()
-
-    def _notify(self, interview_ids: Sequence[int]) -> None:
-        if not interview_ids or self.on_cancelled is None:
-            return
-        try:
-            self.on_cancelled(interview_ids)
-        except Exception:  # the cancellation is committed; the DM refresh is best effort here
-            logger.exception("ashby: updating the cancelled interviews' form DMs failed")
 
 
 def _stale(session: Session, schedule: AshbySchedule, now: datetime) -> bool:

@@ -13,21 +13,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
-from rubric import RubricRegistry
 from sources.signatures import verify_v1
 from sources.webhooks import WebhookReply, bad_request, unauthorized
+from sources.wiring import SourceDeps
 from storage.import_file import EmailResolver
-from storage.intake import IntakeResult, RowError, SourceRow, intake_rows, prefetch_emails
-from storage.interviews import Timings
-from storage.mapping import SourceMapping
+from storage.intake import IntakeResult, RowError, SourceRow
 
 __all__ = ["SOURCE", "GenericWebhook", "parse_body"]
 
@@ -117,25 +113,17 @@ def _row(index: int, item: object, errors: list[dict[str, Any]]) -> SourceRow | 
 class GenericWebhook:
     """The endpoint; registered by bot.sources only when its secret is set (else 404)."""
 
-    secret: str
-    session_factory: sessionmaker[Session]
-    registry: RubricRegistry
-    timings: Timings
-    mapping: SourceMapping
-    clock: Callable[[], datetime]
-    resolve_email: EmailResolver | None = None
-    # After the commit: the Slack side updates the cancelled interviews' sent form DMs.
-    on_cancelled: Callable[[Sequence[int]], None] | None = None
-    default_tz: tzinfo | None = None
+    secret: str = field(repr=False)
+    deps: SourceDeps
     path: str = PATH
 
     def handle(self, body: bytes, headers: Mapping[str, str]) -> WebhookReply:
-        if not verify_v1(self.secret, body, headers, now=self.clock().timestamp()):
+        if not verify_v1(self.secret, body, headers, now=self.deps.clock().timestamp()):
             return unauthorized()
         parsed = parse_body(body)
         if isinstance(parsed, WebhookReply):
             return parsed
-        resolve = prefetch_emails(parsed, self.mapping, self.resolve_email)
+        resolve = self.deps.prefetch(parsed)
         try:
             result = self._take_in(parsed, resolve)
         except _Rejected as rejected:
@@ -147,22 +135,14 @@ class GenericWebhook:
             return WebhookReply(503, {"error": "the database is unavailable; retry later"})
         counts = result.counts()
         logger.info("webhook: %s", ", ".join(f"{k} {v}" for k, v in counts.items()))
-        if result.cancelled_interviews and self.on_cancelled is not None:
-            self.on_cancelled(result.cancelled_interviews)
+        self.deps.cancelled(result.cancelled_interviews, SOURCE)
         return WebhookReply(200, counts)
 
     def _take_in(self, rows: Sequence[SourceRow], resolve: EmailResolver | None) -> IntakeResult:
-        with self.session_factory.begin() as session:
-            result = intake_rows(
-                session,
-                rows,
-                registry=self.registry,
-                timings=self.timings,
-                mapping=self.mapping,
-                now=self.clock(),
-                resolve_email=resolve,
-                all_or_nothing=True,
-                default_tz=self.default_tz,
+        deps = self.deps
+        with deps.session_factory.begin() as session:
+            result = deps.intake.take(
+                session, rows, now=deps.clock(), resolve_email=resolve, all_or_nothing=True
             )
             if result.errors:
                 raise _Rejected(result)  # rolls back: nothing of the request is kept

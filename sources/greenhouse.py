@@ -19,15 +19,13 @@ last poll is read again and found unchanged, never missed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
 
-from rubric import RubricRegistry
 from sources.greenhouse_api import HarvestClient, HarvestError
 from sources.greenhouse_rows import (
     SOURCE,
@@ -37,10 +35,9 @@ from sources.greenhouse_rows import (
     kit_name,
     updated_at,
 )
+from sources.wiring import SourceDeps
 from storage.import_file import EmailLookupUnavailable
-from storage.intake import IntakeResult, SourceRow, intake_rows
-from storage.interviews import Timings
-from storage.mapping import SourceMapping
+from storage.intake import IntakeResult, SourceRow
 from storage.models import SourceState
 from storage.source_state import PollStats, get_state, record_failure, record_success
 
@@ -173,17 +170,12 @@ def _long_over(item: Mapping[str, Any], now: datetime) -> bool:
 class GreenhousePoller:
     """Everything one poll needs; ``poll`` is called by handlers.greenhouse's job kind."""
 
-    session_factory: sessionmaker[Session]
+    deps: SourceDeps
     api: HarvestClient
-    registry: RubricRegistry
-    timings: Timings
-    mapping: SourceMapping
     interval: timedelta
-    resolve_email: Callable[[str], str] | None = None
-    on_cancelled: Callable[[Sequence[int]], None] = lambda ids: None
 
     def poll(self, now: datetime) -> PollOutcome:
-        with self.session_factory() as session:
+        with self.deps.session_factory() as session:
             state = get_state(session, STATE_NAME)
         cursor = state.cursor if state else None
         try:
@@ -199,16 +191,9 @@ class GreenhousePoller:
     def _take_in(
         self, items: Sequence[Any], rows: Sequence[SourceRow], cursor: str | None, now: datetime
     ) -> PollOutcome:
-        with self.session_factory.begin() as session:
-            result = intake_rows(
-                session,
-                rows,
-                registry=self.registry,
-                timings=self.timings,
-                mapping=self.mapping,
-                now=now,
-                resolve_email=self.resolve_email,
-            )
+        deps = self.deps
+        with deps.session_factory.begin() as session:
+            result = deps.intake.take(session, rows, now=now, resolve_email=deps.resolve_email)
             record_success(
                 session,
                 STATE_NAME,
@@ -226,8 +211,7 @@ class GreenhousePoller:
         for error in result.errors:
             where = rows[error.index].where if 0 <= error.index < len(rows) else "?"
             logger.warning("greenhouse: %s invalid: %s: %s", where, error.field, error.message)
-        if result.cancelled_interviews:
-            self.on_cancelled(result.cancelled_interviews)
+        deps.cancelled(result.cancelled_interviews, SOURCE)
         return PollOutcome("done", result)
 
     def _fetch(self, cursor: str | None, now: datetime) -> list[dict[str, Any]]:
@@ -250,7 +234,7 @@ class GreenhousePoller:
         return [row for row in rows if row is not None]
 
     def _failed(self, now: datetime, error: str, retry_after: float | None) -> PollOutcome:
-        with self.session_factory.begin() as session:
+        with self.deps.session_factory.begin() as session:
             delay = record_failure(
                 session, STATE_NAME, now=now, error=error, interval=self.interval
             )

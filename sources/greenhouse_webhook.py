@@ -21,20 +21,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from rubric import RubricRegistry
 from sources.greenhouse_rows import SOURCE, external_id
 from sources.signatures import header, hmac_sha256_hex, same
 from sources.webhooks import WebhookReply, bad_request, unauthorized
-from storage.intake import SourceRow, intake_rows
-from storage.interviews import Timings
-from storage.mapping import SourceMapping
+from sources.wiring import SourceDeps
+from storage.intake import SourceRow
 from storage.webhook_events import WEBHOOK_EVENT_ID_MAX, first_delivery
 
 __all__ = ["PATH", "GreenhouseWebhook", "signature_header", "verify"]
@@ -81,12 +76,7 @@ class GreenhouseWebhook:
     """The endpoint; registered only when GREENHOUSE_WEBHOOK_SECRET is set."""
 
     secret: str = field(repr=False)
-    session_factory: sessionmaker[Session]
-    registry: RubricRegistry
-    timings: Timings
-    mapping: SourceMapping
-    clock: Callable[[], datetime]
-    on_cancelled: Callable[[Sequence[int]], None] = lambda ids: None
+    deps: SourceDeps
     path: str = PATH
 
     def handle(self, body: bytes, headers: Mapping[str, str]) -> WebhookReply:
@@ -115,7 +105,8 @@ class GreenhouseWebhook:
         return self._cancel(deleted, event_id)
 
     def _cancel(self, deleted: int, event_id: str) -> WebhookReply:
-        now = self.clock()
+        deps = self.deps
+        now = deps.clock()
         row = SourceRow(
             SOURCE,
             external_id(deleted),
@@ -123,17 +114,9 @@ class GreenhouseWebhook:
             cancelled=True,
             where=f"greenhouse interview {deleted} (deleted)",
         )
-        with self.session_factory.begin() as session:
+        with deps.session_factory.begin() as session:
             if not first_delivery(session, SOURCE, event_id, now):
                 return WebhookReply(200, {"duplicate": True})
-            result = intake_rows(
-                session,
-                [row],
-                registry=self.registry,
-                timings=self.timings,
-                mapping=self.mapping,
-                now=now,
-            )
-        if result.cancelled_interviews:
-            self.on_cancelled(result.cancelled_interviews)
+            result = deps.intake.take(session, [row], now=now)  # a cancel: no emails
+        deps.cancelled(result.cancelled_interviews, SOURCE)
         return WebhookReply(200, {"cancelled": result.cancelled})

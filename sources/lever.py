@@ -20,15 +20,11 @@ Order of work on each request (docs/sources/lever.md):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
-from rubric import RubricRegistry
 from sources.lever_api import LeverApi, LeverUnavailable
 from sources.lever_events import (
     LeverEvent,
@@ -39,14 +35,12 @@ from sources.lever_events import (
 )
 from sources.lever_rows import SOURCE, cancelled_row, interview_row
 from sources.webhooks import WebhookReply, bad_request, unauthorized
-from storage.import_file import EmailResolver
-from storage.intake import IntakeResult, SourceRow, intake_rows, prefetch_emails
-from storage.interviews import Timings
-from storage.mapping import SourceMapping
+from sources.wiring import SourceDeps
+from storage.intake import IntakeResult, SourceRow
 from storage.models import WebhookEvent
 from storage.webhook_events import first_delivery
 
-__all__ = ["LeverEndpoint", "LeverIntake", "signature_tokens"]
+__all__ = ["LeverEndpoint", "signature_tokens"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,28 +52,15 @@ def signature_tokens(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.replace("\n", ",").split(",") if part.strip())
 
 
-@dataclass(frozen=True)
-class LeverIntake:
-    """What taking a row in needs, handed in by the composition root (bot.sources)."""
-
-    session_factory: sessionmaker[Session]
-    registry: RubricRegistry
-    timings: Timings
-    mapping: SourceMapping
-    clock: Callable[[], datetime]
-    resolve_email: EmailResolver | None = None
-    on_cancelled: Callable[[Sequence[int]], None] | None = None
-
-
 class LeverEndpoint:
     path = PATH
 
-    def __init__(self, tokens: Sequence[str], api: LeverApi, intake: LeverIntake) -> None:
+    def __init__(self, tokens: Sequence[str], api: LeverApi, deps: SourceDeps) -> None:
         if not tokens:
             raise ValueError("a Lever endpoint needs at least one signature token")
         self._tokens = tuple(tokens)
         self._api = api
-        self._intake = intake
+        self._deps = deps
 
     def handle(self, body: bytes, headers: Mapping[str, str]) -> WebhookReply:
         envelope = read_envelope(body)
@@ -108,7 +89,7 @@ class LeverEndpoint:
 
     def _seen(self, token: str) -> bool:
         # Before calling Lever: a replayed delivery must cost nothing.
-        with self._intake.session_factory() as session:
+        with self._deps.session_factory() as session:
             found = session.execute(
                 sa.select(WebhookEvent.event_id).where(
                     WebhookEvent.source == SOURCE, WebhookEvent.event_id == token
@@ -126,32 +107,21 @@ class LeverEndpoint:
         return interview_row(event.interview_id, found)
 
     def _take_in(self, event: LeverEvent, row: SourceRow) -> WebhookReply:
-        deps = self._intake
+        deps = self._deps
         # Slack's email lookups before the transaction: it holds the token's row meanwhile.
-        resolve = prefetch_emails([row], deps.mapping, deps.resolve_email)
+        resolve = deps.prefetch([row])
         now = deps.clock()
         with deps.session_factory.begin() as session:
             if not first_delivery(session, SOURCE, event.token, now):
                 return WebhookReply(200, {"duplicate": True})
-            result = intake_rows(
-                session,
-                [row],
-                registry=deps.registry,
-                timings=deps.timings,
-                mapping=deps.mapping,
-                now=now,
-                resolve_email=resolve,
-            )
+            result = deps.intake.take(session, [row], now=now, resolve_email=resolve)
         outcome = result.outcomes[0] if result.outcomes else "unchanged"
         logger.info("lever %s %s: %s", event.event, event.interview_id, outcome)
         if result.errors:
             fields = ", ".join(sorted({error.field for error in result.errors}))
             logger.warning("lever interview %s is invalid (%s)", event.interview_id, fields)
-        if result.cancelled_interviews and deps.on_cancelled is not None:
-            try:
-                deps.on_cancelled(result.cancelled_interviews)
-            except Exception:  # committed: the DMs are updated by a later path, not retried here
-                logger.exception("lever: updating the cancelled interviews' DMs failed")
+        # Committed: the DMs are updated by a later path if this fails, not retried here.
+        deps.cancelled(result.cancelled_interviews, SOURCE)
         return WebhookReply(200, _answer(outcome, result))
 
 

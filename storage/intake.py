@@ -24,20 +24,17 @@ from sqlalchemy.orm import Session
 
 from rubric import RubricRegistry
 from rubric.located_yaml import SourceErrors
-from storage.import_file import (
-    EMAIL,
-    SLACK_USER_ID,
-    EmailResolver,
-    InterviewSpec,
-    parse_interview,
-)
+from storage.import_file import SLACK_USER_ID, EmailResolver, InterviewSpec, parse_interview
 from storage.incomplete import drop_incomplete, resolve_incomplete, upsert_incomplete
+from storage.intake_emails import prefetch_emails, resolve_people
 from storage.interviews import Timings, import_interviews
 from storage.mapping import Missing, SourceMapping, resolve_row
 from storage.models import IncompleteInterview, Interview, InterviewState
 from storage.queries import CancelOutcome, cancel_interview
 
 __all__ = [
+    "SOURCE_MAX",
+    "Intake",
     "IntakeResult",
     "RowError",
     "SourceRow",
@@ -45,6 +42,10 @@ __all__ = [
     "intake_rows",
     "prefetch_emails",
 ]
+
+# interviews.source and incomplete_interviews.source: every source's name fits (calendar
+# names are at most 40 characters, Ashby ids 58, so "ashby:<schedule id>" is at most 64).
+SOURCE_MAX = 64
 
 Outcome = Literal["created", "updated", "unchanged", "cancelled", "incomplete", "invalid"]
 
@@ -94,6 +95,45 @@ _PEOPLE_MISSING = {
     "hiring_lead": "no hiring lead",
 }
 _PLACEHOLDER_CHANNEL = "C0MISSING"
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What every source takes its rows in with, made once (bot.sources); sessions stay
+    with the caller, whose transaction also holds its own writes (dedupe, poll state)."""
+
+    registry: RubricRegistry
+    timings: Timings
+    mapping: SourceMapping
+    default_tz: tzinfo | None = None
+
+    def take(
+        self,
+        session: Session,
+        rows: Sequence[SourceRow],
+        *,
+        now: datetime,
+        resolve_email: EmailResolver | None = None,
+        all_or_nothing: bool = False,
+    ) -> IntakeResult:
+        """:func:`intake_rows` with this intake's registry, timings, mapping and zone."""
+        return intake_rows(
+            session,
+            rows,
+            registry=self.registry,
+            timings=self.timings,
+            mapping=self.mapping,
+            now=now,
+            resolve_email=resolve_email,
+            all_or_nothing=all_or_nothing,
+            default_tz=self.default_tz,
+        )
+
+    def prefetch(
+        self, rows: Sequence[SourceRow], resolve_email: EmailResolver | None
+    ) -> EmailResolver | None:
+        """:func:`prefetch_emails` through this intake's mapping."""
+        return prefetch_emails(rows, self.mapping, resolve_email)
 
 
 @dataclass
@@ -180,6 +220,9 @@ def _prepare(
     if not isinstance(row.external_id, str) or not 1 <= len(row.external_id.strip()) <= 128:
         prepared.errors.append(RowError(index, "external_id", "must be 1 to 128 characters"))
         return prepared
+    if not 1 <= len(row.source) <= SOURCE_MAX:  # a bug in a source: refused, not a DataError
+        prepared.errors.append(RowError(index, "source", f"must be 1 to {SOURCE_MAX} characters"))
+        return prepared
     bad = _unstorable({"external_id": row.external_id, **row.fields}, "")
     if bad is not None:
         # NUL or a lone surrogate: no text column (nor a Slack lookup) can take it.
@@ -204,7 +247,7 @@ def _prepare(
     if panel is None or panel == []:
         prepared.missing.append(Missing("panel", "no interviewers"))
         probe["panel"] = [{"interviewer": "U0MISSINGP"}]
-    _resolve_people(data, probe, prepared.missing, resolve_email, cache)
+    resolve_people(data, probe, prepared.missing, resolve_email, cache)
     prepared.known = _jsonable(data)
     try:
         spec = parse_interview(
@@ -289,86 +332,6 @@ def _unstorable(value: object, path: str) -> tuple[str, str] | None:
 
 def _absent(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _resolve_people(
-    data: dict[str, Any],
-    probe: dict[str, Any],
-    missing: list[Missing],
-    resolve_email: EmailResolver | None,
-    cache: dict[str, str | LookupError],
-) -> None:
-    """Put Slack IDs in place of emails; an email Slack does not know is missing, not guessed."""
-    places: list[tuple[str, str, Any]] = [
-        ("recruiter", "recruiter", None),
-        ("hiring_lead", "hiring_lead", None),
-    ]
-    panel = data.get("panel")
-    if isinstance(panel, list):
-        data["panel"] = panel = [dict(m) if isinstance(m, Mapping) else m for m in panel]
-        probe["panel"] = [dict(m) if isinstance(m, Mapping) else m for m in panel]
-        places += [(f"panel[{i}].interviewer", "interviewer", i) for i in range(len(panel))]
-    for n, (path, key, i) in enumerate(places):
-        holder = data if i is None else data["panel"][i]
-        target = probe if i is None else probe["panel"][i]
-        if not isinstance(holder, dict):
-            continue
-        value = holder.get(key)
-        if not isinstance(value, str) or not EMAIL.match(value.strip()):
-            continue
-        found = _lookup(value.strip().lower(), resolve_email, cache)
-        if isinstance(found, str):
-            holder[key] = target[key] = found
-        else:
-            missing.append(Missing(path, str(found.args[0]) if found.args else str(found)))
-            target[key] = f"U0MISSING{n}"
-
-
-def prefetch_emails(
-    rows: Sequence[SourceRow], mapping: SourceMapping, resolve_email: EmailResolver | None
-) -> EmailResolver | None:
-    """Resolve every email the rows name now, before a transaction holds any lock.
-
-    ``resolve_email`` may call Slack (seconds, with retries); the returned resolver
-    answers from what was found (LookupError as before), so :func:`intake_rows`
-    can run in a short transaction.
-    """
-    if resolve_email is None:
-        return None
-    cache: dict[str, str | LookupError] = {}
-    for row in rows:
-        if row.cancelled or not isinstance(row.fields, Mapping):
-            continue
-        data, _ = resolve_row(mapping, row.fields)
-        people = [data.get("recruiter"), data.get("hiring_lead")]
-        panel = data.get("panel")
-        if isinstance(panel, list):
-            people += [m.get("interviewer") for m in panel if isinstance(m, Mapping)]
-        for person in people:
-            if isinstance(person, str) and EMAIL.match(person.strip()):
-                _lookup(person.strip().lower(), resolve_email, cache)
-
-    def cached(email: str) -> str:
-        found = _lookup(email.strip().lower(), resolve_email, cache)
-        if isinstance(found, LookupError):
-            raise found
-        return found
-
-    return cached
-
-
-def _lookup(
-    email: str, resolve_email: EmailResolver | None, cache: dict[str, str | LookupError]
-) -> str | LookupError:
-    if email not in cache:
-        if resolve_email is None:
-            cache[email] = LookupError(f"{email}: emails are resolved through Slack, which is off")
-        else:
-            try:
-                cache[email] = resolve_email(email)
-            except LookupError as exc:
-                cache[email] = exc
-    return cache[email]
 
 
 def _jsonable(value: Any) -> Any:

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from rubric import RubricRegistry
 from sources.ashby import AshbyEndpoint, sign
 from sources.ashby_api import AshbyApi
+from sources.wiring import SourceDeps
+from storage.intake import Intake
 from storage.interviews import Timings
 from storage.mapping import JobMapping, SourceMapping
 from storage.models import FeedbackRequest, IncompleteInterview, Interview, WebhookEvent
@@ -77,16 +79,17 @@ class Endpoint:
         self.factory = factory
         self.cancelled: list[int] = []
         self.now = NOW
+        timings = Timings(form_delay=timedelta(minutes=5), summary_deadline=timedelta(hours=48))
         self.endpoint = AshbyEndpoint(
             secret=SECRET,
-            session_factory=factory,
-            registry=registry,
-            timings=Timings(form_delay=timedelta(minutes=5), summary_deadline=timedelta(hours=48)),
-            mapping=MAPPING,
-            clock=lambda: self.now,
+            deps=SourceDeps(
+                session_factory=factory,
+                intake=Intake(registry, timings, MAPPING),
+                clock=lambda: self.now,
+                resolve_email=resolve,
+                on_cancelled=self._record,
+            ),
             api=api,
-            resolve_email=resolve,
-            on_cancelled=self._record,
         )
 
     def _record(self, ids: Sequence[int]) -> None:

@@ -22,6 +22,8 @@ from handlers.greenhouse import GreenhousePollKind
 from rubric import RubricRegistry
 from sources.greenhouse import GreenhousePoller
 from sources.greenhouse_api import HarvestClient
+from sources.wiring import SourceDeps
+from storage.intake import Intake
 from storage.interviews import Timings
 from storage.mapping import JobMapping, SourceMapping
 from storage.models import FeedbackRequest, IncompleteInterview, Interview, InterviewState
@@ -88,14 +90,15 @@ def poller(
     )
     cancelled: list[int] = []
     poller = GreenhousePoller(
-        session_factory=session_factory,
+        deps=SourceDeps(
+            session_factory,
+            Intake(registry, TIMINGS, MAPPING),
+            clock=lambda: NOW,
+            resolve_email=resolve,
+            on_cancelled=cancelled.extend,
+        ),
         api=api,
-        registry=registry,
-        timings=TIMINGS,
-        mapping=MAPPING,
         interval=timedelta(minutes=5),
-        resolve_email=resolve,
-        on_cancelled=cancelled.extend,
     )
     poller.cancelled = cancelled  # type: ignore[attr-defined]
     return poller

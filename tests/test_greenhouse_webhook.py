@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rubric import RubricRegistry
 from sources.greenhouse_webhook import GreenhouseWebhook, signature_header
+from sources.wiring import SourceDeps
 from storage.incomplete import upsert_incomplete
-from storage.intake import SourceRow, intake_rows
+from storage.intake import Intake, SourceRow, intake_rows
 from storage.interviews import Timings
 from storage.mapping import SourceMapping
 from storage.models import IncompleteInterview, Interview, InterviewState, WebhookEvent
@@ -51,12 +52,12 @@ def endpoint(session_factory: sessionmaker[Session]) -> GreenhouseWebhook:
     calls: list[list[int]] = []
     hook = GreenhouseWebhook(
         secret=SECRET,
-        session_factory=session_factory,
-        registry=REGISTRY,
-        timings=TIMINGS,
-        mapping=SourceMapping(),
-        clock=lambda: NOW,
-        on_cancelled=lambda ids: calls.append(list(ids)),
+        deps=SourceDeps(
+            session_factory,
+            Intake(REGISTRY, TIMINGS, SourceMapping()),
+            clock=lambda: NOW,
+            on_cancelled=lambda ids: calls.append(list(ids)),
+        ),
     )
     hook.calls = calls  # type: ignore[attr-defined]
     return hook

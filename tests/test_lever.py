@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rubric import RubricRegistry
-from sources.lever import LeverEndpoint, LeverIntake, signature_tokens
+from sources.lever import LeverEndpoint, signature_tokens
 from sources.lever_api import LeverApi, LeverInterview, LeverUnavailable
 from sources.lever_events import (
     LeverEvent,
@@ -30,6 +30,8 @@ from sources.lever_events import (
     verified,
 )
 from sources.lever_rows import interview_fields, interview_row
+from sources.wiring import SourceDeps
+from storage.intake import Intake
 from storage.interviews import Timings
 from storage.mapping import JobMapping, SourceMapping
 from storage.models import IncompleteInterview, Interview, InterviewState, WebhookEvent
@@ -253,11 +255,13 @@ class World:
         self.endpoint = LeverEndpoint(
             ["another-webhook-token", SIGNATURE_TOKEN],
             LeverApi(lever.url, API_KEY),
-            LeverIntake(
+            SourceDeps(
                 session_factory=factory,
-                registry=RubricRegistry.load(None),
-                timings=Timings(timedelta(minutes=5), timedelta(hours=48)),
-                mapping=MAPPING,
+                intake=Intake(
+                    RubricRegistry.load(None),
+                    Timings(timedelta(minutes=5), timedelta(hours=48)),
+                    MAPPING,
+                ),
                 clock=lambda: self.now,
                 resolve_email=self.resolve,
                 on_cancelled=self.cancelled.extend,

@@ -34,6 +34,7 @@ from storage.deliveries import (
     prune_deliveries,
     record_delivery_failure,
 )
+from storage.jobs import backoff
 
 __all__ = [
     "DELIVERY_HEADER",
@@ -48,11 +49,19 @@ logger = logging.getLogger(__name__)
 DELIVERY_HEADER = "X-Interview-Bot-Delivery"
 EVENT_HEADER = "X-Interview-Bot-Event"
 TIMEOUT = httpx.Timeout(10.0)  # connect, read, write and pool, each
+_FAILING_MAX = 1000  # outbox events backing off in one process
 USER_AGENT = "interview-bot-webhooks/1"
 
 
 class OutboxKind:
-    """Fan out summary events: one unit per outbox event, claimed by deleting it."""
+    """Fan out summary events: one unit per outbox event, claimed by deleting it.
+
+    A fan-out that raises (a record that cannot be exported, the database failing
+    mid-way) is rolled back and the event kept; this process then leaves it alone
+    for a backoff (storage.jobs.backoff: 30 s, doubling up to an hour) instead of
+    retrying and logging it every sweep. The backoff is in memory: a restart, or
+    another replica, tries it again at once, which is no worse than before.
+    """
 
     name = "outbox"
 
@@ -61,25 +70,48 @@ class OutboxKind:
     ) -> None:
         self.session_factory = session_factory
         self.receivers = tuple(receivers)
+        self._failing: dict[int, tuple[int, datetime]] = {}  # event id: (failures, retry at)
 
     def claim(self, now: datetime, limit: int) -> Sequence[int]:
         # A plain read: the fan-out's DELETE is the claim, so a unit another
         # replica took meanwhile is skipped in run().
+        waiting = [event for event, (_, due) in self._failing.items() if due > now]
         with self.session_factory.begin() as session:
             prune_deliveries(session, now=now)
-            return pending_outbox(session, limit=limit)
+            return pending_outbox(session, limit=limit, skip=waiting)
 
     def label(self, unit: int) -> str:
         return f"outbox-{unit}"
 
     def run(self, unit: int, now: datetime) -> Outcome:
-        with self.session_factory.begin() as session:
-            done = fan_out_event(session, unit, receivers=self.receivers, now=now)
+        try:
+            with self.session_factory.begin() as session:
+                done = fan_out_event(session, unit, receivers=self.receivers, now=now)
+        except Exception:
+            self._back_off(unit, now)
+            return "failed"
+        self._failing.pop(unit, None)
         if done is None:
             return "deferred"  # another replica fanned it out
         if done.created:
             OUTGOING_QUEUED.labels(event=done.event).inc(done.created)
         return "done"
+
+    def _back_off(self, unit: int, now: datetime) -> None:
+        failures = self._failing.get(unit, (0, now))[0] + 1
+        delay = backoff(failures)
+        if len(self._failing) >= _FAILING_MAX:  # ids only grow: forgetting costs a retry
+            self._failing.clear()
+        self._failing[unit] = (failures, now + delay)
+        # The traceback once; later failures of the same event say only when it is retried.
+        logger.log(
+            logging.ERROR if failures == 1 else logging.WARNING,
+            "outbox event %d: fan-out failed (%d time(s)); retried in %ds",
+            unit,
+            failures,
+            int(delay.total_seconds()),
+            exc_info=failures == 1,
+        )
 
 
 class DeliveryKind:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,9 +93,16 @@ class FailureOutcome:
     next_attempt_at: datetime | None
 
 
-def pending_outbox(session: Session, *, limit: int) -> list[int]:
-    """Ids of outbox events not yet fanned out, oldest first (a plain read, no claim)."""
-    return list(session.scalars(sa.select(OutboxEvent.id).order_by(OutboxEvent.id).limit(limit)))
+def pending_outbox(session: Session, *, limit: int, skip: Collection[int] = ()) -> list[int]:
+    """Ids of outbox events not yet fanned out, oldest first (a plain read, no claim).
+
+    ``skip``: events whose fan-out failed and waits out its backoff; left out here, so
+    they never crowd the newer events out of ``limit``.
+    """
+    query = sa.select(OutboxEvent.id).order_by(OutboxEvent.id).limit(limit)
+    if skip:
+        query = query.where(OutboxEvent.id.not_in(sorted(skip)))
+    return list(session.scalars(query))
 
 
 def fan_out_event(

@@ -293,3 +293,43 @@ def test_without_receivers_the_outbox_is_drained(session_factory: sessionmaker[S
     )
     assert report.of("outbox", "done") == 1
     assert outbox(session_factory) == 0 and deliveries(session_factory) == []
+
+
+def test_a_failing_fan_out_backs_off_and_never_holds_up_newer_events(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import handlers.deliveries as outgoing
+
+    posted_interview(session_factory)
+    with session_factory() as session:
+        (broken,) = session.scalars(sa.select(OutboxEvent.id))
+    real = outgoing.fan_out_event
+    healed = threading.Event()
+
+    def fan_out_event(session: Session, event_id: int, **kwargs: Any) -> Any:
+        if event_id == broken and not healed.is_set():
+            raise ValueError("this event's record cannot be exported")
+        return real(session, event_id, **kwargs)
+
+    monkeypatch.setattr(outgoing, "fan_out_event", fan_out_event)
+    kind = outgoing.OutboxKind(session_factory, (WITH_NOTES,))
+    assert kind.claim(DEADLINE, 10) == [broken]
+    assert kind.run(broken, DEADLINE) == "failed"
+    assert outbox(session_factory) == 1 and deliveries(session_factory) == []  # rolled back
+
+    # Not retried every sweep: left alone for 30 s, then a minute, ...
+    later = posted_interview(session_factory, candidate="Grace Hopper")
+    with session_factory() as session:
+        newer = session.scalar(sa.select(OutboxEvent.id).where(OutboxEvent.interview_id == later))
+    assert kind.claim(DEADLINE + timedelta(seconds=29), 1) == [newer]  # not crowded out
+    assert kind.run(newer, DEADLINE) == "done"
+    assert kind.claim(DEADLINE + timedelta(seconds=29), 10) == []
+    assert kind.claim(DEADLINE + timedelta(seconds=30), 10) == [broken]
+    assert kind.run(broken, DEADLINE + timedelta(seconds=30)) == "failed"
+    assert kind.claim(DEADLINE + timedelta(seconds=89), 10) == []
+    assert kind.claim(DEADLINE + timedelta(seconds=90), 10) == [broken]
+
+    healed.set()
+    assert kind.run(broken, DEADLINE + timedelta(seconds=90)) == "done"
+    assert outbox(session_factory) == 0
+    assert len(deliveries(session_factory)) == 2  # one per event, for the one receiver

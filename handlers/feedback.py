@@ -64,6 +64,7 @@ class FeedbackListeners:
     def open_form(
         self, ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
+        ack()  # a button's ack promises nothing; the form is read in the guard's transaction
         session, request, _user = _flow(context)
         try:
             with session:
@@ -73,7 +74,6 @@ class FeedbackListeners:
         except SQLAlchemyError as exc:
             logger.warning("could not open the form: database error %s", type(exc).__name__)
             result = FlowResult(FlowKind.NOTICE, notice=UNAVAILABLE)
-        ack()
         self.ctx.later(self._open_view, client, str(body.get("trigger_id", "")), result)
 
     def _open_view(self, client: WebClient, trigger_id: str, result: FlowResult) -> None:

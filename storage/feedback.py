@@ -16,6 +16,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from rubric import Rubric
 from rubric.answers import Problem, rating_problems, recommendation_problem
@@ -277,6 +278,8 @@ def submit_request_feedback(
         outcome,
         user_id,
         wanted,
+        recommendation=recommendation,
+        notes=notes,
         had_draft=draft is not None,
         policy=policy,
         now=now,
@@ -347,6 +350,8 @@ def _record(
     user_id: str,
     wanted: Sequence[RatingView],
     *,
+    recommendation: str,
+    notes: str,
     had_draft: bool,
     policy: FeedbackPolicy,
     now: datetime,
@@ -357,8 +362,9 @@ def _record(
         delete_draft(session, request.id)
     session.flush()
     # The request may have been loaded with no feedback (or a concurrent winner's
-    # stale copy): let the next access see what is stored now.
-    session.expire(request, ["feedback"])
+    # stale copy): it now has this one, as written (no reload; its ratings are in
+    # id order in memory too, new rows being appended).
+    set_committed_value(request, "feedback", feedback)
     rated = sum(1 for r in wanted if r.level is not None)
     record_audit(
         session,
@@ -387,8 +393,8 @@ def _record(
         request.id,
         seq=feedback.seq,
         actor=user_id,
-        recommendation=feedback.recommendation,
-        notes=feedback.notes,
+        recommendation=recommendation,
+        notes=notes,
         ratings=wanted,
         at=now,
     )

@@ -280,6 +280,9 @@ class Guard:
             session.close()
             _log_failure(action, exc)
             return None, session
+        except BaseException:
+            session.close()  # never leave a transaction (SQLite's write lock) open
+            raise
         _note_refusal(decision, action, user)
         return decision, session
 

@@ -34,8 +34,10 @@ from bot.config_sources import (
     OutgoingWebhookConfig,
     SourceMapping,
 )
+from bot.config_types import Duration
+from bot.config_types import Section as _Section
 from rubric import RubricRegistry
-from rubric.durations import format_duration, parse_duration
+from rubric.durations import format_duration
 from rubric.located_yaml import (
     LocatedYaml,
     SourceError,
@@ -48,13 +50,6 @@ from storage.mapping import mapping_problems
 
 DEFAULT_DATABASE_URL = "sqlite:///interview-bot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
-]
-
 
 # Secrets of the interview sources: field of Secrets -> environment variable.
 SOURCE_SECRETS: dict[str, str] = {
@@ -72,10 +67,6 @@ SOURCE_SECRETS: dict[str, str] = {
 
 class ConfigError(SourceErrors):
     """The config file or the environment holds a value the bot cannot run with."""
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class FeedbackConfig(_Section):

@@ -11,20 +11,17 @@ import hashlib
 import re
 from datetime import timedelta
 from pathlib import PurePath
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
-    PlainSerializer,
     field_serializer,
     field_validator,
 )
 
-from rubric.durations import format_duration, parse_duration
+from bot.config_types import Duration
+from bot.config_types import Section as _Section
 from storage.deliveries import OUTGOING_EVENTS
 from storage.import_file import EMAIL, SLACK_CHANNEL_ID, SLACK_USER_ID
 from storage.mapping import DEFAULT_KEYS, SourceMapping
@@ -40,15 +37,15 @@ __all__ = [
     "SourceMapping",
 ]
 
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
-]
 
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def http_url(value: str) -> str:
+    """An http(s) URL with a host and no user name or password; secrets never go in URLs."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    if parts.username or parts.password:
+        raise ValueError("must not hold a user name or password")
+    return value.strip()
 
 
 class CalendarFeedConfig(_Section):
@@ -175,12 +172,7 @@ class AshbyConfig(_Section):
     @field_validator("api_url")
     @classmethod
     def _ashby_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL with a host")
-        if parts.username or parts.password:  # the key goes in the Authorization header
-            raise ValueError("must not hold a user name or password")
-        return value.strip().rstrip("/")
+        return http_url(value).rstrip("/")  # the key goes in the Authorization header
 
 
 class GreenhouseConfig(_Section):
@@ -201,10 +193,7 @@ class GreenhouseConfig(_Section):
     @field_validator("api_url", "token_url")
     @classmethod
     def _greenhouse_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL with a host")
-        return value.strip().rstrip("/")
+        return http_url(value).rstrip("/")
 
     @field_validator("poll_interval")
     @classmethod
@@ -223,12 +212,10 @@ class LeverConfig(_Section):
     @field_validator("api_url")
     @classmethod
     def _lever_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL with a host")
-        if parts.username or parts.password or parts.query:
-            raise ValueError("must not hold credentials or a query (the API key is a secret)")
-        return value.strip().rstrip("/")
+        url = http_url(value)
+        if urlsplit(url).query:
+            raise ValueError("must not hold a query (the API key is a secret)")
+        return url.rstrip("/")
 
 
 class OutgoingWebhookConfig(_Section):
@@ -244,13 +231,8 @@ class OutgoingWebhookConfig(_Section):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// URL with a host")
-        if parts.username or parts.password:
-            # The URL is stored with every delivery: no credentials in it (use the signature).
-            raise ValueError("must not hold a user name or password")
-        return value.strip()
+        # Stored with every delivery: no credentials in it (the signature authenticates).
+        return http_url(value)
 
     @field_validator("events")
     @classmethod

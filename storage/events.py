@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from storage.models import SlackEvent
+from storage.models import SlackEvent, WebhookEvent
 
-__all__ = ["EVENT_ID_MAX", "KEEP_EVENTS", "first_delivery"]
+__all__ = ["EVENT_ID_MAX", "KEEP_EVENTS", "first_delivery", "insert_once"]
 
 EVENT_ID_MAX = 64
 # Slack retries within minutes; a day leaves a wide margin and a small table.
@@ -32,14 +32,31 @@ def first_delivery(
     """
     if not event_id or len(event_id) > EVENT_ID_MAX:
         raise ValueError("event_id must be 1 to 64 characters")
-    session.execute(sa.delete(SlackEvent).where(SlackEvent.received_at < now - keep))
+    return insert_once(session, SlackEvent, {"event_id": event_id}, received_at=now, keep=keep)
+
+
+def insert_once(
+    session: Session,
+    model: type[SlackEvent] | type[WebhookEvent],
+    key: dict[str, str],
+    *,
+    received_at: datetime,
+    keep: timedelta,
+) -> bool:
+    """Insert the id row ``key`` unless it exists; True if this call inserted it.
+
+    Rows older than ``keep`` are pruned first (an indexed range delete). One
+    statement decides, so two replicas racing on the same id cannot both win.
+    """
+    session.execute(sa.delete(model).where(model.received_at < received_at - keep))
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = [getattr(model, name) for name in key]
     # RETURNING, not rowcount: drivers report -1 rows for an INSERT ... ON CONFLICT.
     inserted = session.execute(
-        insert(SlackEvent)
-        .values(event_id=event_id, received_at=now)
-        .on_conflict_do_nothing(index_elements=[SlackEvent.event_id])
-        .returning(SlackEvent.event_id)
+        insert(model)
+        .values(**key, received_at=received_at)
+        .on_conflict_do_nothing(index_elements=columns)
+        .returning(columns[0])
     ).scalar_one_or_none()
     return inserted is not None

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.events import insert_once
 from storage.models import WebhookEvent
 
 __all__ = ["KEEP_WEBHOOK_EVENTS", "WEBHOOK_EVENT_ID_MAX", "first_delivery"]
@@ -41,14 +40,10 @@ def first_delivery(
         raise ValueError(f"event id must be 1 to {WEBHOOK_EVENT_ID_MAX} characters")
     if not source or len(source) > 64:
         raise ValueError("source must be 1 to 64 characters")
-    session.execute(sa.delete(WebhookEvent).where(WebhookEvent.received_at < now - keep))
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    # RETURNING, not rowcount: drivers report -1 rows for an INSERT ... ON CONFLICT.
-    inserted = session.execute(
-        insert(WebhookEvent)
-        .values(source=source, event_id=event_id, received_at=now)
-        .on_conflict_do_nothing(index_elements=[WebhookEvent.source, WebhookEvent.event_id])
-        .returning(WebhookEvent.event_id)
-    ).scalar_one_or_none()
-    return inserted is not None
+    return insert_once(
+        session,
+        WebhookEvent,
+        {"source": source, "event_id": event_id},
+        received_at=now,
+        keep=keep,
+    )
